@@ -1,0 +1,170 @@
+"""``movie-pipeline``: the command line of the movie analytics pipeline.
+
+Errors the user can act on are printed as one line, ``movie-pipeline: error: ...``, exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from movie_pipeline.errors import PipelineError
+
+
+def _fraction(raw: str) -> float:
+    value = float(raw)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{raw} is not a fraction between 0 and 1")
+    return value
+
+
+def _positive(kind):
+    def parse(raw: str):
+        value = kind(raw)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{raw} must be positive")
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="movie-pipeline",
+        description="Lambda-architecture analytics over TMDB movie data: ingestion, the offline TMDB simulator and more.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details (retries, 429 pauses)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sim = commands.add_parser(
+        "tmdb-sim",
+        help="serve the offline TMDB simulator until interrupted",
+        description="Serve TMDB's v3 HTTP API over a deterministic synthetic catalogue, with TMDB's rate "
+        "limiting and optional injected faults. Point TMDB_BASE_URL at the printed URL; any 32-hex-character "
+        "TMDB_API_KEY (or a TMDB_READ_TOKEN starting with eyJ) is accepted.",
+    )
+    sim.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    sim.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
+    sim.add_argument("--movies", type=_positive(int), default=2000, help="catalogue size (default 2000; 1000000 works)")
+    sim.add_argument("--seed", type=int, default=42, help="catalogue seed: same seed, same catalogue (default 42)")
+    sim.add_argument(
+        "--rate-limit",
+        type=_positive(float),
+        default=50.0,
+        metavar="REQ_PER_S",
+        help="requests per second per client IP before 429 (default 50, TMDB's ceiling)",
+    )
+    sim.add_argument("--fault-5xx", type=_fraction, default=0.0, metavar="FRACTION", help="fraction of requests answered 500/502/503/504")
+    sim.add_argument(
+        "--fault-timeout",
+        type=_fraction,
+        default=0.0,
+        metavar="FRACTION",
+        help="fraction of requests answered only after --fault-timeout-seconds",
+    )
+    sim.add_argument(
+        "--fault-timeout-seconds",
+        type=_positive(float),
+        default=15.0,
+        metavar="SECONDS",
+        help="delay of a slow response (default 15, past the client's 10 s timeout)",
+    )
+    sim.add_argument(
+        "--fault-malformed",
+        type=_fraction,
+        default=0.0,
+        metavar="FRACTION",
+        help="fraction of responses with one malformed record (a non-integer id)",
+    )
+    sim.add_argument("--now", metavar="ISO8601", help="freeze the simulator's clock at this time (default: real time)")
+
+    ingest = commands.add_parser(
+        "ingest",
+        help="ingest one data interval from TMDB into bronze",
+        description="Ingest the data interval [START, END) into the lake's bronze layer: a full load when bronze "
+        "is empty or --full is given, otherwise the movies TMDB lists as changed on the interval's days. "
+        "Re-running an interval replaces it. Settings: TMDB_BASE_URL, TMDB_API_KEY or TMDB_READ_TOKEN, "
+        "TMDB_RATE_LIMIT, TMDB_CONCURRENCY, LAKE_URI (see the README).",
+    )
+    ingest.add_argument(
+        "--start", required=True, metavar="ISO8601", help="interval start, inclusive (UTC if no zone), e.g. 2026-11-20T00:00:00Z"
+    )
+    ingest.add_argument("--end", required=True, metavar="ISO8601", help="interval end, exclusive, e.g. 2026-11-20T04:00:00Z")
+    ingest.add_argument("--full", action="store_true", help="list every movie with discover, even when bronze has data")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "tmdb-sim":
+            return _serve_simulator(args)
+        if args.command == "ingest":
+            return _ingest(args)
+    except PipelineError as err:
+        print(f"movie-pipeline: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("movie-pipeline: interrupted", file=sys.stderr)
+        return 130
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+def _serve_simulator(args: argparse.Namespace) -> int:
+    from movie_pipeline.intervals import parse_instant
+    from movie_pipeline.tmdb.simulator import Catalogue, Faults, TmdbSimulator
+
+    now = parse_instant(args.now, "--now").timestamp() if args.now else None
+    faults = Faults(
+        error_5xx=args.fault_5xx, timeout=args.fault_timeout, malformed=args.fault_malformed, timeout_seconds=args.fault_timeout_seconds
+    )
+    try:
+        simulator = TmdbSimulator(
+            Catalogue(args.movies, args.seed), args.host, args.port, rate_limit=args.rate_limit, faults=faults, now=now
+        )
+    except OSError as err:
+        raise PipelineError(f"cannot listen on {args.host}:{args.port} ({err.strerror}); pick another --port") from None
+    signal.signal(signal.SIGTERM, _interrupt)
+    print(
+        f"TMDB simulator: {args.movies} movies (seed {args.seed}), {args.rate_limit:g} req/s per client, serving {simulator.base_url}",
+        flush=True,
+    )
+    try:
+        simulator.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        simulator.stop()
+        print(f"TMDB simulator stopped after {simulator.stats.requests} requests", flush=True)
+    return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # stop serving on SIGTERM as on Ctrl-C
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from movie_pipeline.config import settings_from_env
+    from movie_pipeline.ingest import ingest
+    from movie_pipeline.intervals import Interval
+
+    interval = Interval.parse(args.start, args.end)
+    settings = settings_from_env()
+
+    def emit(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    emit(f"ingesting {interval} from {settings.tmdb.base_url} at up to {settings.tmdb.rate_limit:g} req/s into {settings.lake_uri}")
+    summary = ingest(settings, interval, full=args.full, emit=emit)
+    print(summary.report())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""TMDB access: the rate-limited client and the offline simulator that speaks the same API."""

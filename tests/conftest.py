@@ -1,0 +1,43 @@
+"""Shared test set-up: an isolated Airflow home and a TMDB simulator factory.
+
+Airflow reads its configuration when first imported, so the environment is set here, before any
+test module imports it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="movie-pipeline-airflow-"))
+os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO / "plugins")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME}/airflow.db"
+os.environ.pop("TMDB_API_KEY", None)
+os.environ.pop("TMDB_READ_TOKEN", None)
+
+API_KEY = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture
+def start_simulator():
+    """``start_simulator(**TmdbSimulator kwargs)`` -> a running simulator, stopped after the test."""
+    from movie_pipeline.tmdb.simulator import TmdbSimulator
+
+    running = []
+
+    def start(**kwargs) -> TmdbSimulator:
+        simulator = TmdbSimulator(**kwargs).start()
+        running.append(simulator)
+        return simulator
+
+    yield start
+    for simulator in running:
+        simulator.stop()
