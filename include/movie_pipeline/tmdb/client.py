@@ -114,13 +114,17 @@ class TmdbClient:
         await self._http.aclose()
 
     # ---- the one request path -------------------------------------------------------------
-    async def get(self, path: str, params: dict | None = None, endpoint: str | None = None, allow_404: bool = False) -> TmdbResponse:
+    async def get(
+        self, path: str, params: dict | None = None, endpoint: str | None = None, allow_404: bool = False, path_params: dict | None = None
+    ) -> TmdbResponse:
         """GET ``path``; retry what is retryable; return the parsed JSON body.
 
-        ``endpoint`` is the path template recorded in bronze (``/movie/{movie_id}``). With
-        ``allow_404`` a 404 is returned (status 404, TMDB's error body) instead of raised.
+        ``endpoint`` is the path template recorded in bronze (``/movie/{movie_id}``) and
+        ``path_params`` its values, recorded with the query parameters. With ``allow_404`` a 404 is
+        returned (status 404, TMDB's error body) instead of raised.
         """
         params = dict(params or {})
+        recorded = {**(path_params or {}), **params}
         endpoint = endpoint or path
         where = f"{self.settings.base_url.rstrip('/')}{path}"
         failures = 0
@@ -162,7 +166,7 @@ class TmdbClient:
                         "or TMDB_READ_TOKEN (or the password / read_token of the Airflow connection tmdb_default)"
                     ) from None
                 elif status == 404 and allow_404:
-                    return TmdbResponse(endpoint, params, 404, _json_or_empty(response), fetched_at)
+                    return TmdbResponse(endpoint, recorded, 404, _json_or_empty(response), fetched_at)
                 elif status >= 400:
                     raise TmdbRequestError(f"TMDB rejected {endpoint} with {params} (HTTP {status}{_tmdb_code(response)})") from None
                 else:
@@ -172,7 +176,7 @@ class TmdbClient:
                         problem = "an unparsable JSON body"
                     else:
                         if isinstance(payload, dict):
-                            return TmdbResponse(endpoint, params, status, payload, fetched_at)
+                            return TmdbResponse(endpoint, recorded, status, payload, fetched_at)
                         problem = "a JSON body that is not an object"
             failures += 1
             if failures > self.settings.max_retries:
@@ -253,15 +257,25 @@ class TmdbClient:
     async def movie(self, movie_id: int, append: Iterable[str] = DETAIL_APPENDS) -> TmdbResponse:
         """``/movie/{id}`` with sub-requests appended; a 404 (deleted at TMDB) comes back as status 404."""
         params = {"append_to_response": ",".join(append)} if append else {}
-        return await self.get(f"/movie/{movie_id}", params, endpoint="/movie/{movie_id}", allow_404=True)
+        return await self.get(
+            f"/movie/{movie_id}", params, endpoint="/movie/{movie_id}", allow_404=True, path_params={"movie_id": movie_id}
+        )
 
     async def reviews_page(self, movie_id: int, page: int) -> TmdbResponse:
-        return await self.get(f"/movie/{movie_id}/reviews", {"page": page}, endpoint="/movie/{movie_id}/reviews", allow_404=True)
+        return await self.get(
+            f"/movie/{movie_id}/reviews",
+            {"page": page},
+            endpoint="/movie/{movie_id}/reviews",
+            allow_404=True,
+            path_params={"movie_id": movie_id},
+        )
 
     async def trending(self, window: str, page: int = 1) -> TmdbResponse:
         if window not in ("day", "week"):
             raise ValueError("trending window is 'day' or 'week'")
-        return await self.get(f"/trending/movie/{window}", {"page": page}, endpoint="/trending/movie/{time_window}")
+        return await self.get(
+            f"/trending/movie/{window}", {"page": page}, endpoint="/trending/movie/{time_window}", path_params={"time_window": window}
+        )
 
 
 async def gather_bounded(items: Iterable, work: Callable[[object], Awaitable], workers: int = 32) -> list:

@@ -1,0 +1,89 @@
+"""``movie_batch`` run by Airflow itself (``dag.test()``) against the simulator, faults included."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+
+from movie_pipeline.bronze import read_partition
+from movie_pipeline.intervals import Interval
+from movie_pipeline.lake import Lake
+from movie_pipeline.tmdb.simulator import Faults
+from tests.bronze_truth import assert_bronze_matches
+from tests.conftest import API_KEY
+from tests.integration.test_ingest import CATALOGUE, DAY, NOW
+
+
+@pytest.fixture(scope="module")
+def airflow_db():
+    """A migrated metadata DB in the test session's AIRFLOW_HOME (see tests/conftest.py)."""
+    done = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+@pytest.fixture
+def movie_batch(airflow_db, tmp_path, monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    lake_uri = (tmp_path / "lake").as_uri()
+    monkeypatch.setenv("LAKE_URI", lake_uri)
+    dag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).get_dag("movie_batch")
+    return dag, lake_uri
+
+
+def use_simulator(monkeypatch, simulator, **extra) -> None:
+    connection = {"conn_type": "http", "host": simulator.base_url, "password": API_KEY, "extra": {"rate_limit": 300, "timeout": 2, **extra}}
+    monkeypatch.setenv("AIRFLOW_CONN_TMDB_DEFAULT", json.dumps(connection))
+
+
+def extract_result(run) -> dict:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.query(XComModel).filter_by(dag_id=run.dag_id, run_id=run.run_id, task_id="extract", key="return_value").one()
+        return row.value if isinstance(row.value, dict) else json.loads(row.value)
+
+
+def test_scheduled_runs_fill_bronze_with_the_ground_truth_despite_faults(movie_batch, start_simulator, monkeypatch):
+    dag, lake_uri = movie_batch
+    faults = Faults(error_5xx=0.10, timeout=0.02, timeout_seconds=1.0)
+    simulator = start_simulator(catalogue=CATALOGUE, rate_limit=60, faults=faults, now=NOW, fault_seed=21)
+    # the client asks for twice what the simulator allows: 429 bursts on top of 10% 5xx and 2% timeouts
+    use_simulator(monkeypatch, simulator, rate_limit=120, timeout=0.4, max_retries=8)
+
+    first = dag.test(logical_date=DAY + timedelta(hours=4))
+    assert first.state == "success"
+    result = extract_result(first)
+    interval = Interval.parse(result["interval_start"], result["interval_end"])
+    assert interval == Interval(DAY, DAY + timedelta(hours=4)), "a run ingests its own data interval"
+    assert result["mode"] == "full"
+    truth = assert_bronze_matches(lake_uri, CATALOGUE, interval, NOW, full=True)
+    assert result["movies"] == truth["movies"]
+
+    second = dag.test(logical_date=DAY + timedelta(hours=8))
+    assert second.state == "success"
+    result = extract_result(second)
+    interval = Interval.parse(result["interval_start"], result["interval_end"])
+    assert result["mode"] == "incremental"
+    truth = assert_bronze_matches(lake_uri, CATALOGUE, interval, NOW, full=False)
+    assert result["tombstones"] == truth["tombstones"] >= 1
+    assert sum(simulator.stats.by_status[s] for s in (429, 500, 502, 503, 504)) > 0, "faults were injected"
+
+
+def test_a_run_without_a_logical_date_ingests_the_latest_complete_interval(movie_batch, start_simulator, monkeypatch):
+    dag, lake_uri = movie_batch
+    simulator = start_simulator(catalogue=CATALOGUE, rate_limit=1000, now=NOW)
+    use_simulator(monkeypatch, simulator)
+    run = dag.test(logical_date=None)
+    assert run.state == "success"
+    result = extract_result(run)
+    interval = Interval.parse(result["interval_start"], result["interval_end"])
+    assert interval.end - interval.start == timedelta(hours=4) and interval.end <= run.run_after
+    assert run.run_after - interval.end < timedelta(hours=4)
+    assert len(read_partition(Lake(lake_uri), "movie_details", interval)) == result["movies"] + result["tombstones"] > 0
