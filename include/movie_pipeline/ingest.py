@@ -122,11 +122,15 @@ async def ingest_async(
     try:
         async with TmdbClient(settings.tmdb, on_request=progress.request) as tmdb:
             run = _Run(tmdb, batch, progress)
-            batch.write("genres", (await tmdb.genres()).envelope())
             progress.start_phase(f"{mode} load: listing movies")
-            ids = await (run.discover_all(interval) if mode == "full" else run.changed_ids(interval))
-            for window in ("day", "week"):
-                batch.write("trending", (await tmdb.trending(window)).envelope())
+            # genres and trending do not depend on the listing: fetch them alongside it
+            listing = run.discover_all(interval) if mode == "full" else run.changed_ids(interval)
+            (genres, *trending), ids = await asyncio.gather(
+                asyncio.gather(tmdb.genres(), tmdb.trending("day"), tmdb.trending("week")), listing
+            )
+            batch.write("genres", genres.envelope())
+            for response in trending:
+                batch.write("trending", response.envelope())
             progress.start_phase("hydrating movies", len(ids))
             await gather_bounded(ids, run.hydrate, workers=4 * settings.tmdb.concurrency)
             summary.partitions = batch.commit()

@@ -4,6 +4,10 @@ Implemented as GCRA (the "virtual scheduling" form of a token bucket): each call
 next free slot under a lock and then sleeps until it, so any number of concurrent requests,
 threads or coroutines, together never exceed ``rate`` requests a second and, when enough are
 in flight, reach it.
+
+The shared limiter tolerates a burst of a tenth of a second's worth of requests (at least one):
+after a stall of the event loop (an import, a GC pause) it can catch up on those slots instead
+of losing them, while staying far inside the server's own bucket (TMDB: a second's worth).
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ class RateLimiter:
         self.burst = burst
         self._interval = 1.0 / rate
         self._tolerance = (burst - 1) * self._interval
-        self._theoretical_arrival = 0.0
+        # Start "full": the burst tolerance only lets callers catch up on slots lost after a
+        # stall, it never grants a head start, so over any run the average stays <= rate.
+        self._theoretical_arrival = time.monotonic() + self._tolerance
         self._lock = threading.Lock()
 
     def reserve(self) -> float:
@@ -49,6 +55,7 @@ class RateLimiter:
             time.sleep(wait)
 
 
+CATCH_UP_S = 0.1
 _shared: dict[str, RateLimiter] = {}
 _shared_lock = threading.Lock()
 
@@ -61,5 +68,5 @@ def shared_limiter(key: str, rate: float) -> RateLimiter:
     with _shared_lock:
         limiter = _shared.get(key)
         if limiter is None or limiter.rate != rate:
-            limiter = _shared[key] = RateLimiter(rate)
+            limiter = _shared[key] = RateLimiter(rate, burst=max(1, int(rate * CATCH_UP_S)))
         return limiter
