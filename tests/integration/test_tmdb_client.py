@@ -102,8 +102,21 @@ def test_v4_read_token_is_sent_as_a_bearer_header(start_simulator):
         asyncio.run(fetch_movies(settings_for(simulator, api_key=None, read_token="eyJ.other"), [5]))
 
 
-def test_the_key_never_reaches_logs_errors_or_recorded_params(start_simulator, caplog):
+@pytest.fixture
+def httpx_debug_log(caplog):
+    """httpx's own request log at DEBUG, captured even if another library reconfigured logging."""
     caplog.set_level(logging.DEBUG)
+    httpx_logger = logging.getLogger("httpx")
+    previous = httpx_logger.level
+    httpx_logger.setLevel(logging.DEBUG)
+    httpx_logger.addHandler(caplog.handler)
+    yield caplog
+    httpx_logger.removeHandler(caplog.handler)
+    httpx_logger.setLevel(previous)
+
+
+def test_the_key_never_reaches_logs_errors_or_recorded_params(start_simulator, httpx_debug_log):
+    caplog = httpx_debug_log
     simulator = start_simulator(catalogue=Catalogue(50), now=NOW, faults=Faults(error_5xx=0.5), fault_seed=1)
     _, responses = asyncio.run(fetch_movies(settings_for(simulator, max_retries=10), [5, 8, 11]))
     dead = TmdbSettings(base_url="http://127.0.0.1:9/3", api_key=API_KEY, max_retries=0)
