@@ -94,6 +94,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("--end", required=True, metavar="ISO8601", help="interval end, exclusive, e.g. 2026-11-20T04:00:00Z")
     ingest.add_argument("--full", action="store_true", help="list every movie with discover, even when bronze has data")
+
+    stack = commands.add_parser(
+        "stack",
+        help="run the local stack of real services (PostgreSQL, Airflow, Redis, Kafka, MongoDB protocol)",
+        description="Start, stop and inspect the local services as background processes; data, logs and pids live "
+        "under .local/stack (STACK_STATE_DIR). Ports: STACK_<SERVICE>_PORT, e.g. STACK_POSTGRES_PORT (see the README).",
+    )
+    stack_commands = stack.add_subparsers(dest="stack_command", required=True, metavar="ACTION")
+    for action, text in (
+        ("up", "start the services (all, or those named, with what they need) and wait until they are ready"),
+        ("down", "stop the services (all, or those named) by the pids the stack recorded"),
+        ("status", "show each service's state, address, pid and memory"),
+        ("logs", "show the end of the services' logs"),
+    ):
+        sub = stack_commands.add_parser(action, help=text, description=text)
+        sub.add_argument("services", nargs="*", metavar="SERVICE", help="postgres, redis, kafka, mongo, airflow (or one airflow-* part)")
+        sub.add_argument("--kafka-brokers", type=int, choices=(1, 3), default=None, help="Kafka nodes: 1 (default) or a 3-node quorum")
+        if action == "status":
+            sub.add_argument("--json", action="store_true", help="print a JSON list (name, state, host, port, pid, rss_mb, log)")
+        if action == "logs":
+            sub.add_argument("-n", "--lines", type=int, default=40, help="lines per log (default 40)")
     return parser
 
 
@@ -106,6 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve_simulator(args)
         if args.command == "ingest":
             return _ingest(args)
+        if args.command == "stack":
+            return _stack(args)
     except PipelineError as err:
         print(f"movie-pipeline: error: {err}", file=sys.stderr)
         return 2
@@ -142,6 +165,33 @@ def _serve_simulator(args: argparse.Namespace) -> int:
     finally:
         simulator.stop()
         print(f"TMDB simulator stopped after {simulator.stats.requests} requests", flush=True)
+    return 0
+
+
+def _stack(args: argparse.Namespace) -> int:
+    import json
+
+    from movie_pipeline.stack import manager
+    from movie_pipeline.stack.services import StackSettings
+
+    settings = StackSettings.from_env(kafka_brokers=args.kafka_brokers)
+    names = args.services or None
+    if args.stack_command == "up":
+        manager.up(settings, names)
+    elif args.stack_command == "down":
+        manager.down(settings, names)
+    elif args.stack_command == "logs":
+        print(manager.logs(settings, names, args.lines))
+    else:
+        rows = manager.status(settings, names)
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        else:
+            for row in rows:
+                print(
+                    f"{row['name']:<22} {row['state']:<7} {row['host']}:{row['port']:<6} pid {row['pid'] or '-':<8} {row['rss_mb']:>8.1f} MiB"
+                )
+        return 0 if all(row["state"] == "ready" for row in rows) else 1
     return 0
 
 

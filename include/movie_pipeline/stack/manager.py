@@ -1,0 +1,135 @@
+"""``movie-pipeline stack up|down|status|logs``: the local stack as a whole.
+
+Services start in waves (a service waits for the ones it depends on) and, within a wave, side by
+side; each wave is awaited with the services' readiness checks. ``up`` and ``down`` are
+idempotent: a ready service is left alone, a stopped one is skipped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from movie_pipeline.stack.process import owned_process, rss_mb, spawn, tail, terminate
+from movie_pipeline.stack.services import Service, StackError, StackSettings, all_services
+
+POLL_S = 0.5
+
+
+def select(settings: StackSettings, names: list[str] | None, with_dependencies: bool) -> list[Service]:
+    """The services named (``airflow`` and ``kafka`` name their groups), in start order."""
+    services = all_services(settings)
+    if not names:
+        return services
+    by_name = {s.name: s for s in services}
+    wanted: set[str] = set()
+    for name in names:
+        group = [s.name for s in services if s.name == name or s.name.startswith(f"{name}-")]
+        if not group:
+            raise StackError(f"unknown service {name!r}; the stack has: {', '.join(by_name)} (and the groups airflow, kafka)")
+        wanted.update(group)
+    if with_dependencies:
+        pending = list(wanted)
+        while pending:
+            for dependency in by_name[pending.pop()].depends_on:
+                if dependency not in wanted:
+                    wanted.add(dependency)
+                    pending.append(dependency)
+    return [s for s in services if s.name in wanted]
+
+
+def _waves(services: list[Service]) -> list[list[Service]]:
+    names = {s.name for s in services}
+    done: set[str] = set()
+    waves = []
+    remaining = list(services)
+    while remaining:
+        wave = [s for s in remaining if all(d in done or d not in names for d in s.depends_on)]
+        if not wave:
+            raise StackError(f"dependency cycle among {[s.name for s in remaining]}")
+        waves.append(wave)
+        done.update(s.name for s in wave)
+        remaining = [s for s in remaining if s not in wave]
+    return waves
+
+
+def up(settings: StackSettings, names: list[str] | None = None, emit: Callable[[str], None] = print) -> float:
+    """Start the services (and what they depend on); return the seconds it took."""
+    started = time.monotonic()
+    for wave in _waves(select(settings, names, with_dependencies=True)):
+        starting: list[Service] = []
+        for service in wave:
+            process = owned_process(service.pid_file)
+            if process is not None and service.is_ready():
+                emit(f"{service.name:<22} ready (already running, pid {process.pid})")
+                continue
+            if process is None:
+                service.prepare()
+                pid = spawn(service.command(), service.log_file, service.pid_file, service.environment(), service.home)
+                emit(f"{service.name:<22} starting (pid {pid}, log {service.log_file})")
+            starting.append(service)
+        _await_ready(starting, emit)
+    elapsed = time.monotonic() - started
+    emit(f"stack ready in {elapsed:.1f} s")
+    return elapsed
+
+
+def _await_ready(services: list[Service], emit: Callable[[str], None]) -> None:
+    begun = time.monotonic()
+    waiting = list(services)
+    while waiting:
+        for service in list(waiting):
+            if owned_process(service.pid_file) is None:
+                raise StackError(f"{service.name} exited during start-up; the end of {service.log_file}:\n{tail(service.log_file)}")
+            if service.is_ready():
+                service.after_ready()
+                emit(f"{service.name:<22} ready after {time.monotonic() - begun:.1f} s")
+                waiting.remove(service)
+            elif time.monotonic() - begun > service.start_timeout_s:
+                raise StackError(
+                    f"{service.name} was not ready after {service.start_timeout_s:.0f} s; the end of {service.log_file}:\n{tail(service.log_file)}"
+                )
+        if waiting:
+            time.sleep(POLL_S)
+
+
+def down(settings: StackSettings, names: list[str] | None = None, emit: Callable[[str], None] = print) -> None:
+    """Stop the services (dependents first), by their recorded pids only."""
+    for service in reversed(select(settings, names, with_dependencies=False)):
+        process = owned_process(service.pid_file)
+        if process is None:
+            service.pid_file.unlink(missing_ok=True)
+            continue
+        emit(f"{service.name:<22} stopping (pid {process.pid})")
+        terminate(process, service.stop_signal)
+        service.pid_file.unlink(missing_ok=True)
+
+
+def status(settings: StackSettings, names: list[str] | None = None) -> list[dict]:
+    """One entry per service: name, state (ready/down/failed), host, port, pid, rss_mb, log."""
+    rows = []
+    for service in select(settings, names, with_dependencies=False):
+        process = owned_process(service.pid_file)
+        if process is None:
+            state = "failed" if service.pid_file.exists() else "down"
+        else:
+            state = "ready" if service.is_ready() else "failed"
+        rows.append(
+            {
+                "name": service.name,
+                "state": state,
+                "host": service.host,
+                "port": service.port,
+                "pid": process.pid if process else None,
+                "rss_mb": rss_mb(process) if process else 0.0,
+                "log": str(service.log_file),
+            }
+        )
+    return rows
+
+
+def logs(settings: StackSettings, names: list[str] | None = None, lines: int = 40) -> str:
+    parts = []
+    for service in select(settings, names, with_dependencies=False):
+        parts.append(f"==> {service.log_file} <==\n{tail(service.log_file, lines)}")
+    return "\n\n".join(parts)

@@ -1,0 +1,103 @@
+"""Background processes of the local stack: started detached, tracked by pid file, stopped by pid.
+
+A pid alone is not trusted: the pid file records the pid and the process's start time, and a
+pid is only "ours" while the live process has that start time, so a recycled pid is never
+signalled. (Command lines and environments are no good for this: Airflow, Redis and PostgreSQL
+rewrite their process titles over that memory.)
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+
+def owned_process(pid_file: Path) -> psutil.Process | None:
+    """The live process recorded in ``pid_file``, if it is still the one that was started."""
+    try:
+        pid_text, started_text = pid_file.read_text().split()
+        process = psutil.Process(int(pid_text))
+        if process.status() != psutil.STATUS_ZOMBIE and abs(process.create_time() - float(started_text)) < 0.01:
+            return process
+    except (FileNotFoundError, ValueError, psutil.NoSuchProcess, psutil.AccessDenied):
+        pass
+    return None
+
+
+def spawn(command: list[str], log_file: Path, pid_file: Path, env: dict[str, str], cwd: Path) -> int:
+    """Start ``command`` in its own session, output appended to ``log_file``; record its pid."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(command)}\n".encode())
+        log.flush()
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=cwd, start_new_session=True
+        )
+    pid_file.write_text(f"{process.pid} {psutil.Process(process.pid).create_time()}\n")
+    return process.pid
+
+
+def terminate(process: psutil.Process, stop_signal: int = signal.SIGTERM, grace_s: float = 30.0) -> None:
+    """Signal the process to stop; SIGKILL it and any descendant still alive after ``grace_s``."""
+    try:
+        family = [process, *process.children(recursive=True)]
+        process.send_signal(stop_signal)
+    except psutil.NoSuchProcess:
+        return
+    _, alive = psutil.wait_procs(family, timeout=grace_s)
+    for member in alive:
+        try:
+            member.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(alive, timeout=5)
+
+
+def rss_mb(process: psutil.Process) -> float:
+    """Resident memory of the process and all its descendants, in MiB."""
+    total = 0
+    try:
+        family = [process, *process.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    for member in family:
+        try:
+            total += member.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return round(total / 2**20, 1)
+
+
+def tcp_open(host: str, port: int, timeout: float = 1.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def http_ok(url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - local URLs only
+            return 200 <= response.status < 300
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def tail(path: Path, lines: int = 20) -> str:
+    if not path.exists():
+        return "(no log written)"
+    with path.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        size = handle.tell()
+        handle.seek(max(0, size - 16384))
+        text = handle.read().decode(errors="replace")
+    return "\n".join(text.splitlines()[-lines:])
