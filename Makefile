@@ -7,12 +7,15 @@ STAMP := $(VENV)/.installed
 LOCAL := .local
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup check-java lint format test test-unit test-dags test-integration demo bench lock clean
+.PHONY: help setup setup-system check-java lint format test test-unit test-dags test-integration demo bench lock clean stack-up stack-down stack-status
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-setup: $(STAMP) check-java ## create .venv with the pinned dependencies (idempotent)
+setup: $(STAMP) check-java setup-system ## .venv with the pinned dependencies, Debian packages of the stack (idempotent)
+
+setup-system: ## install the local stack's Debian packages when missing (PostgreSQL, Redis, Maven)
+	@scripts/ensure-debian-packages.sh
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required, found " + sys.version.split()[0])'
@@ -53,6 +56,15 @@ demo: setup ## start the TMDB simulator, ingest a full and an incremental interv
 
 bench: setup ## ingestion throughput against the simulator -> bench/results/latest.json
 	$(BIN)/python bench/ingest_bench.py
+
+stack-up: setup ## start the local stack (PostgreSQL, Airflow, Redis, Kafka, MongoDB protocol)
+	$(BIN)/movie-pipeline stack up
+
+stack-down: ## stop the local stack
+	@test -x $(BIN)/movie-pipeline && $(BIN)/movie-pipeline stack down || true
+
+stack-status: ## show the local stack's services
+	@$(BIN)/movie-pipeline stack status
 
 lock: ## recompile requirements.txt from requirements.in
 	$(BIN)/uv pip compile --python-version 3.11 --no-header --no-annotate requirements.in -o requirements.txt
