@@ -20,10 +20,19 @@ import pytest
 
 from movie_pipeline.stack import manager
 from movie_pipeline.stack.process import owned_process
-from movie_pipeline.stack.services import Kafka, StackSettings, all_services
+from movie_pipeline.stack.services import Cassandra, Hdfs, Kafka, StackSettings, all_services
 from tests.conftest import REPO
 
-TEST_PORTS = {"postgres": 6432, "redis": 7379, "kafka": 10092, "mongo": 28017, "airflow": 9080}
+TEST_PORTS = {
+    "postgres": 6432,
+    "redis": 7379,
+    "kafka": 10092,
+    "mongo": 28017,
+    "cassandra": 10042,
+    "hdfs": 9020,
+    "hdfs_http": 10870,
+    "airflow": 9080,
+}
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +147,50 @@ def test_kafka_round_trip_keeps_topics_and_committed_offsets_across_a_kill(stack
         producer.produce(topic, value=json.dumps({"n": n}).encode())
     assert producer.flush(60) == 0
     assert sorted(consume(3)) == [10, 11, 12], "the group's committed offsets survived the kill"
+
+
+def test_cassandra_round_trip_with_ttl_and_restart(stack):
+    cluster = Cassandra(stack).cluster()
+    session = cluster.connect()
+    session.execute("CREATE KEYSPACE IF NOT EXISTS speed WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}")
+    session.execute(
+        "CREATE TABLE IF NOT EXISTS speed.views (movie_id int, window_start timestamp, votes int, PRIMARY KEY (movie_id, window_start))"
+    )
+    insert = session.prepare("INSERT INTO speed.views (movie_id, window_start, votes) VALUES (?, ?, ?) USING TTL ?")
+    session.execute(insert, (1, 1_700_000_000_000, 5, 172_800))
+    session.execute(insert, (2, 1_700_000_000_000, 9, 2))
+    row = session.execute("SELECT votes, TTL(votes) AS ttl FROM speed.views WHERE movie_id = 1").one()
+    assert row.votes == 5 and 172_000 < row.ttl <= 172_800
+    time.sleep(2.5)  # movie 2's TTL runs out; the commit log is synced every second
+    assert session.execute("SELECT * FROM speed.views WHERE movie_id = 2").one() is None
+    cluster.shutdown()
+    kill_hard(stack, "cassandra")
+    manager.up(stack, ["cassandra"], emit=lambda line: None)
+    cluster = Cassandra(stack).cluster()
+    assert cluster.connect().execute("SELECT votes FROM speed.views WHERE movie_id = 1").one().votes == 5
+    cluster.shutdown()
+
+
+def webhdfs(stack: StackSettings, path: str, op: str) -> dict:
+    with urllib.request.urlopen(f"http://{stack.host}:{stack.ports['hdfs_http']}/webhdfs/v1{path}?op={op}", timeout=10) as response:
+        return json.load(response)
+
+
+def test_spark_writes_parquet_to_hdfs_with_three_replicas_and_it_survives_a_kill(stack):
+    from pyspark.sql import SparkSession
+
+    uri = f"{Hdfs(stack).uri}/lake/check"
+    spark = SparkSession.builder.master("local[2]").appName("stack-hdfs-test").config("spark.ui.enabled", "false").getOrCreate()
+    try:
+        spark.createDataFrame([(1, "Drama"), (2, "Comedy")], ["id", "genre"]).write.mode("overwrite").parquet(uri)
+        assert sorted(r.id for r in spark.read.parquet(uri).collect()) == [1, 2]
+        files = webhdfs(stack, "/lake/check", "LISTSTATUS")["FileStatuses"]["FileStatus"]
+        assert files and all(f["replication"] == 3 for f in files if f["type"] == "FILE")
+        kill_hard(stack, "hdfs")
+        manager.up(stack, ["hdfs"], emit=lambda line: None)
+        assert sorted(r.genre for r in spark.read.parquet(uri).collect()) == ["Comedy", "Drama"]
+    finally:
+        spark.stop()
 
 
 def airflow_api(stack: StackSettings, path: str, method: str = "GET", body: dict | None = None) -> dict:
