@@ -54,8 +54,9 @@ test-integration: setup
 demo: setup ## start the TMDB simulator, ingest a full and an incremental interval, say where to look
 	$(BIN)/python -m movie_pipeline.demo
 
-bench: setup ## ingestion throughput against the simulator -> bench/results/latest.json
+bench: setup ## ingestion throughput and local stack start/memory -> bench/results/latest.json
 	$(BIN)/python bench/ingest_bench.py
+	$(BIN)/python bench/stack_bench.py
 
 stack-up: setup ## start the local stack (PostgreSQL, Airflow, Redis, Kafka, MongoDB protocol)
 	$(BIN)/movie-pipeline stack up

@@ -12,18 +12,18 @@ bench/results/latest.json (flat name -> number) and are printed as a table.
 from __future__ import annotations
 
 import argparse
-import json
 import socket
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from results import record
+
 from movie_pipeline.config import Settings, TmdbSettings
 from movie_pipeline.ingest import ingest
 from movie_pipeline.intervals import Interval
 
-RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 API_KEY = "0123456789abcdef0123456789abcdef"
 NOW = "2026-11-20T12:00:00Z"
 INTERVAL = Interval.parse("2026-11-20T04:00:00Z", "2026-11-20T08:00:00Z")
@@ -82,12 +82,7 @@ def main() -> None:
     figures: dict[str, float] = {}
     for limit in args.limits:
         figures.update(measure(limit, args.movies))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"\n{'figure':<28} {'value':>10}  target")
-    for name, value in figures.items():
-        print(f"{name:<28} {value:>10}  {TARGETS.get(name, '')}")
-    print(f"\nwritten to {RESULTS}")
+    record(figures, TARGETS)
 
 
 if __name__ == "__main__":
