@@ -1,0 +1,41 @@
+"""The services of the local stack: how each is prepared, started and judged ready."""
+
+from movie_pipeline.stack.services.airflow import AirflowApiServer, AirflowComponent, airflow_environment, airflow_health
+from movie_pipeline.stack.services.base import DEFAULT_PORTS, DEFAULT_STATE_DIR, Service, StackError, StackSettings
+from movie_pipeline.stack.services.cassandra import Cassandra
+from movie_pipeline.stack.services.hdfs import Hdfs
+from movie_pipeline.stack.services.kafka import Kafka
+from movie_pipeline.stack.services.mongo import Mongo
+from movie_pipeline.stack.services.postgres import Postgres
+from movie_pipeline.stack.services.redis import Redis
+
+__all__ = [
+    "DEFAULT_PORTS",
+    "DEFAULT_STATE_DIR",
+    "AirflowApiServer",
+    "AirflowComponent",
+    "Cassandra",
+    "Hdfs",
+    "Kafka",
+    "Mongo",
+    "Postgres",
+    "Redis",
+    "Service",
+    "StackError",
+    "StackSettings",
+    "airflow_environment",
+    "airflow_health",
+    "all_services",
+]
+
+
+def all_services(settings: StackSettings) -> list[Service]:
+    """Every service in start order (dependencies first)."""
+    kafka = [Kafka(settings, node) for node in range(1, settings.kafka_brokers + 1)]
+    airflow = [
+        AirflowApiServer(settings),
+        AirflowComponent(settings, "scheduler", "scheduler"),
+        AirflowComponent(settings, "dag-processor", "dag_processor"),
+        AirflowComponent(settings, "triggerer", "triggerer"),
+    ]
+    return [Postgres(settings), Redis(settings), *kafka, Mongo(settings), Cassandra(settings), Hdfs(settings), *airflow]

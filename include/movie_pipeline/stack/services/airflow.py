@@ -1,0 +1,125 @@
+"""Airflow 3 (api-server, scheduler, dag-processor, triggerer) on the stack's PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+from movie_pipeline.airflow_settings import connection_env
+from movie_pipeline.config import PROJECT_ROOT
+from movie_pipeline.stack.process import http_ok
+from movie_pipeline.stack.services.base import Service, StackError, StackSettings
+from movie_pipeline.stack.services.postgres import Postgres
+
+
+class AirflowComponent(Service):
+    """One Airflow 3 component on the stack's PostgreSQL, LocalExecutor, this project's DAGs."""
+
+    depends_on = ("airflow-api-server",)  # it migrates the metadata DB and serves the health check
+    start_timeout_s = 120.0
+    component = ""
+    health_key = ""
+
+    def __init__(self, settings: StackSettings, component: str, health_key: str) -> None:
+        super().__init__(settings)
+        self.component, self.health_key = component, health_key
+        self.name = f"airflow-{component}"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.settings.state_dir / "airflow"
+
+    @property
+    def home(self) -> Path:
+        return self.airflow_home / self.component
+
+    @property
+    def port(self) -> int:
+        return self.settings.ports["airflow"]
+
+    def environment(self) -> dict[str, str]:
+        return airflow_environment(self.settings)
+
+    def command(self) -> list[str]:
+        return [str(Path(sys.executable).with_name("airflow")), self.component]
+
+    def is_ready(self) -> bool:
+        health = airflow_health(self.settings)
+        if health is None:
+            return False
+        if not self.health_key:
+            return True
+        return (health.get(self.health_key) or {}).get("status") == "healthy"
+
+
+class AirflowApiServer(AirflowComponent):
+    def __init__(self, settings: StackSettings) -> None:
+        super().__init__(settings, "api-server", "")
+        self.depends_on = ("postgres",)
+
+    def prepare(self) -> None:
+        super().prepare()
+        env = self.environment()
+        done = subprocess.run([self.command()[0], "db", "migrate"], env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise StackError(f"`airflow db migrate` failed: {(done.stdout + done.stderr).strip()[-1200:]}")
+
+    def command(self) -> list[str]:
+        return [*super().command(), "--port", str(self.port), "--host", self.host]
+
+    def after_ready(self) -> None:
+        credentials = self.airflow_home / "admin-credentials.txt"
+        if credentials.exists():
+            return
+        passwords_file = self.airflow_home / "passwords.json"
+        if passwords_file.exists():
+            password = json.loads(passwords_file.read_text()).get("admin")
+            credentials.write_text(f"Airflow UI http://{self.host}:{self.port}  user: admin  password: {password}\n")
+            credentials.chmod(0o600)
+            print(f"Airflow admin credentials (shown once, kept in {credentials}): user admin, password {password}")
+
+
+def airflow_environment(settings: StackSettings) -> dict[str, str]:
+    """The environment every Airflow process of the stack shares."""
+    home = settings.state_dir / "airflow"
+    home.mkdir(parents=True, exist_ok=True)
+    secret_file = home / "jwt-secret"
+    if not secret_file.exists():
+        secret_file.write_text(secrets.token_urlsafe(32))
+        secret_file.chmod(0o600)
+    postgres = Postgres(settings)
+    base_url = f"http://{settings.host}:{settings.ports['airflow']}"
+    env = {
+        **os.environ,
+        **connection_env(),
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "4",  # LocalExecutor keeps this many worker processes: sized for 2 cores
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres.sqlalchemy_url(),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url}/execution/",
+        "AIRFLOW__API__BASE_URL": base_url,
+        "AIRFLOW__API_AUTH__JWT_SECRET": secret_file.read_text().strip(),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+    }
+    env.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD", None)
+    return env
+
+
+def airflow_health(settings: StackSettings) -> dict | None:
+    """The api-server's ``/api/v2/monitor/health`` document, or None when it does not answer."""
+    url = f"http://{settings.host}:{settings.ports['airflow']}/api/v2/monitor/health"
+    if not http_ok(url):
+        return None
+    with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 - local URL
+        return json.load(response)

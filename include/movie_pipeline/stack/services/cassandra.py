@@ -1,0 +1,140 @@
+"""Apache Cassandra 5.0 from cassandra-all on Java 17."""
+
+from __future__ import annotations
+
+import json
+
+from movie_pipeline.stack import jvm
+from movie_pipeline.stack.process import tcp_open
+from movie_pipeline.stack.services.base import Service
+
+# From Cassandra 5.0's conf/jvm17-server.options: the module openings it needs on Java 17.
+_CASSANDRA_JVM17 = """
+-Djdk.attach.allowAttachSelf=true
+--add-exports java.base/jdk.internal.misc=ALL-UNNAMED
+--add-exports java.base/jdk.internal.ref=ALL-UNNAMED
+--add-exports java.base/sun.nio.ch=ALL-UNNAMED
+--add-exports java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED
+--add-exports java.rmi/sun.rmi.registry=ALL-UNNAMED
+--add-exports java.rmi/sun.rmi.server=ALL-UNNAMED
+--add-exports java.sql/java.sql=ALL-UNNAMED
+--add-exports java.base/java.lang.ref=ALL-UNNAMED
+--add-exports jdk.unsupported/sun.misc=ALL-UNNAMED
+--add-opens java.base/java.lang.module=ALL-UNNAMED
+--add-opens java.base/jdk.internal.loader=ALL-UNNAMED
+--add-opens java.base/jdk.internal.ref=ALL-UNNAMED
+--add-opens java.base/jdk.internal.reflect=ALL-UNNAMED
+--add-opens java.base/jdk.internal.math=ALL-UNNAMED
+--add-opens java.base/jdk.internal.module=ALL-UNNAMED
+--add-opens java.base/jdk.internal.util.jar=ALL-UNNAMED
+--add-opens jdk.management/com.sun.management.internal=ALL-UNNAMED
+--add-opens java.base/sun.nio.ch=ALL-UNNAMED
+--add-opens java.base/java.io=ALL-UNNAMED
+--add-opens java.base/java.nio=ALL-UNNAMED
+--add-opens java.base/java.util.concurrent=ALL-UNNAMED
+--add-opens java.base/java.util=ALL-UNNAMED
+--add-opens java.base/java.util.concurrent.atomic=ALL-UNNAMED
+--add-opens java.base/java.lang=ALL-UNNAMED
+--add-opens java.base/java.math=ALL-UNNAMED
+--add-opens java.base/java.lang.reflect=ALL-UNNAMED
+--add-opens java.base/java.net=ALL-UNNAMED
+""".split("\n")
+
+_CASSANDRA_LOGBACK = """<configuration>
+  <appender name="STDOUT" class="ch.qos.logback.core.ConsoleAppender">
+    <encoder><pattern>%-5level [%thread] %date{ISO8601} %F:%L - %msg%n</pattern></encoder>
+  </appender>
+  <root level="INFO"><appender-ref ref="STDOUT"/></root>
+  <logger name="org.apache.cassandra" level="INFO"/>
+  <logger name="com.datastax" level="WARN"/>
+</configuration>
+"""
+
+
+class Cassandra(Service):
+    """A single Cassandra 5.0 node from cassandra-all on Java 17, heap capped at 1 GiB."""
+
+    name = "cassandra"
+    start_timeout_s = 240.0
+
+    @property
+    def storage_port(self) -> int:
+        return self.port - 2042  # 7000 beside the default 9042
+
+    @property
+    def jmx_port(self) -> int:
+        return self.port - 1843  # 7199 beside the default 9042
+
+    def prepare(self) -> None:
+        super().prepare()
+        jvm.fetch("cassandra", self.settings.state_dir)
+        directories = {key: self.data_dir / key for key in ("data", "commitlog", "saved_caches", "hints", "cdc_raw")}
+        for directory in directories.values():
+            directory.mkdir(parents=True, exist_ok=True)
+        config = {
+            "cluster_name": "movie-pipeline",
+            "num_tokens": 16,
+            "partitioner": "org.apache.cassandra.dht.Murmur3Partitioner",
+            "endpoint_snitch": "SimpleSnitch",
+            "seed_provider": [
+                {
+                    "class_name": "org.apache.cassandra.locator.SimpleSeedProvider",
+                    "parameters": [{"seeds": f"{self.host}:{self.storage_port}"}],
+                }
+            ],
+            "listen_address": self.host,
+            "rpc_address": self.host,
+            "storage_port": self.storage_port,
+            "native_transport_port": self.port,
+            "start_native_transport": True,
+            "data_file_directories": [str(directories["data"])],
+            "commitlog_directory": str(directories["commitlog"]),
+            "saved_caches_directory": str(directories["saved_caches"]),
+            "hints_directory": str(directories["hints"]),
+            "cdc_raw_directory": str(directories["cdc_raw"]),
+            "commitlog_sync": "periodic",
+            "commitlog_sync_period": "1000ms",
+            "concurrent_reads": 8,
+            "concurrent_writes": 8,
+            "concurrent_compactors": 1,
+            "authenticator": "AllowAllAuthenticator",
+            "authorizer": "AllowAllAuthorizer",
+        }
+        (self.home / "cassandra.yaml").write_text(json.dumps(config, indent=2))  # JSON is YAML
+        (self.home / "logback.xml").write_text(_CASSANDRA_LOGBACK)
+
+    def command(self) -> list[str]:
+        options = [
+            "-Xms512m", "-Xmx1g", "-Xss256k", "-XX:+UseG1GC", "-XX:+HeapDumpOnOutOfMemoryError",
+            *[line.strip().replace(" ", "=", 1) for line in _CASSANDRA_JVM17 if line.strip()],
+            f"-Dcassandra.config={(self.home / 'cassandra.yaml').as_uri()}",
+            "-Dcassandra-foreground=yes",
+            f"-Dcassandra.storagedir={self.data_dir}",
+            f"-Dcassandra.logdir={self.home}",
+            f"-Dcassandra.jmx.local.port={self.jmx_port}",
+            f"-Dlogback.configurationFile={self.home / 'logback.xml'}",
+            "-Dcassandra.skip_wait_for_gossip_to_settle=0",
+        ]  # fmt: skip
+        return jvm.java_command(
+            jvm.jar_dir("cassandra", self.settings.state_dir), "org.apache.cassandra.service.CassandraDaemon", [], options
+        )
+
+    def cluster(self, **options):
+        """A cassandra-driver Cluster for this node (protocol v5, the local data centre)."""
+        from cassandra.cluster import Cluster
+        from cassandra.policies import DCAwareRoundRobinPolicy
+
+        policy = DCAwareRoundRobinPolicy(local_dc="datacenter1")
+        return Cluster([self.host], port=self.port, protocol_version=5, load_balancing_policy=policy, **options)
+
+    def is_ready(self) -> bool:
+        if not tcp_open(self.host, self.port):
+            return False
+        cluster = self.cluster(connect_timeout=3, control_connection_timeout=3)
+        try:
+            session = cluster.connect()
+            return session.execute("SELECT release_version FROM system.local").one() is not None
+        except Exception:  # noqa: BLE001 - not answering CQL yet
+            return False
+        finally:
+            cluster.shutdown()

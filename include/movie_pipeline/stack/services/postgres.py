@@ -1,0 +1,108 @@
+"""PostgreSQL (Debian package): Airflow's metadata DB, a private cluster made with initdb."""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import signal
+import subprocess
+from pathlib import Path
+
+from movie_pipeline.stack.process import tcp_open
+from movie_pipeline.stack.services.base import Service, StackError
+
+
+def _postgres_bin() -> Path:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"), key=lambda p: int(p.split("/")[4]))
+    if not candidates:
+        raise StackError("PostgreSQL server binaries are missing: run `make setup` (installs the Debian package postgresql)")
+    return Path(candidates[-1]).parent
+
+
+def _as_postgres_user(command: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: drop to the ``postgres`` user when we are root."""
+    if os.geteuid() != 0:
+        return command
+    return ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--", *command]
+
+
+class Postgres(Service):
+    name = "postgres"
+    stop_signal = signal.SIGINT  # "fast" shutdown: SIGTERM would wait for every client to leave
+    database = user = password = "airflow"
+
+    def prepare(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        run_dir = self.home / "run"
+        run_dir.mkdir(exist_ok=True)
+        if os.geteuid() == 0:
+            entry = pwd.getpwnam("postgres")
+            for path in (self.home, run_dir):
+                os.chown(path, entry.pw_uid, entry.pw_gid)
+        if (self.data_dir / "PG_VERSION").exists():
+            return
+        self.data_dir.mkdir(mode=0o700, exist_ok=True)
+        if os.geteuid() == 0:
+            os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
+        initdb = [
+            str(_postgres_bin() / "initdb"),
+            "-D",
+            str(self.data_dir),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-instructions",
+        ]
+        done = subprocess.run(_as_postgres_user(initdb), capture_output=True, text=True)
+        if done.returncode != 0:
+            raise StackError(f"initdb failed for {self.data_dir}: {done.stderr.strip()[-500:]}")
+
+    def command(self) -> list[str]:
+        postgres = str(_postgres_bin() / "postgres")
+        return _as_postgres_user(
+            [
+                postgres,
+                "-D",
+                str(self.data_dir),
+                "-p",
+                str(self.port),
+                "-h",
+                self.host,
+                "-k",
+                str(self.home / "run"),
+                "-c",
+                "max_connections=200",
+            ]
+        )
+
+    def _connect(self, database: str = "postgres"):
+        import psycopg2
+
+        return psycopg2.connect(host=self.host, port=self.port, user="postgres", dbname=database, connect_timeout=2)
+
+    def is_ready(self) -> bool:
+        if not tcp_open(self.host, self.port):
+            return False
+        try:
+            self._connect().close()
+            return True
+        except Exception:  # noqa: BLE001 - "not ready yet" is any failure to connect
+            return False
+
+    def after_ready(self) -> None:
+        connection = self._connect()
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (self.user,))
+            if cursor.fetchone() is None:
+                cursor.execute(f"CREATE ROLE {self.user} LOGIN PASSWORD %s", (self.password,))
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.database,))
+            if cursor.fetchone() is None:
+                cursor.execute(f"CREATE DATABASE {self.database} OWNER {self.user}")
+        connection.close()
+
+    def sqlalchemy_url(self) -> str:
+        return f"postgresql+psycopg2://{self.user}:{self.password}@{self.host}:{self.port}/{self.database}"

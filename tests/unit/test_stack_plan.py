@@ -1,0 +1,56 @@
+"""The stack's planning and process bookkeeping, without starting any service."""
+
+import sys
+
+import pytest
+
+from movie_pipeline.stack import manager
+from movie_pipeline.stack.process import owned_process, spawn
+from movie_pipeline.stack.services import StackError, StackSettings
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return StackSettings(state_dir=tmp_path / "stack")
+
+
+def test_naming_a_group_selects_it_and_what_it_needs(settings):
+    names = [s.name for s in manager.select(settings, ["airflow"], with_dependencies=True)]
+    assert names == ["postgres", "airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"]
+    assert [s.name for s in manager.select(settings, ["airflow-scheduler"], with_dependencies=False)] == ["airflow-scheduler"]
+    with pytest.raises(StackError, match="unknown service 'mysql'"):
+        manager.select(settings, ["mysql"], with_dependencies=False)
+
+
+def test_waves_start_dependencies_first(settings):
+    waves = [[s.name for s in wave] for wave in manager._waves(manager.select(settings, None, with_dependencies=True))]
+    assert waves[0] == ["postgres", "redis", "kafka", "mongo", "cassandra", "hdfs"]
+    assert waves[1] == ["airflow-api-server"]
+    assert set(waves[2]) == {"airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"}
+
+
+def test_three_kafka_brokers_form_one_quorum(tmp_path):
+    settings = StackSettings(state_dir=tmp_path, kafka_brokers=3)
+    kafkas = [s for s in manager.select(settings, ["kafka"], with_dependencies=False)]
+    assert [k.name for k in kafkas] == ["kafka-1", "kafka-2", "kafka-3"]
+    assert [k.port for k in kafkas] == [9092, 9094, 9096]
+    assert kafkas[0].bootstrap_servers == "127.0.0.1:9092,127.0.0.1:9094,127.0.0.1:9096"
+
+
+def test_status_of_a_stopped_stack_is_down_with_the_contract_fields(settings):
+    rows = manager.status(settings)
+    assert rows and all(row["state"] == "down" and row["pid"] is None for row in rows)
+    assert all(set(row) >= {"name", "state", "host", "port", "pid", "rss_mb"} for row in rows)
+
+
+def test_a_recorded_pid_is_only_ours_while_it_is_the_same_process(tmp_path):
+    pid_file = tmp_path / "pid"
+    pid = spawn([sys.executable, "-c", "import time; time.sleep(30)"], tmp_path / "log", pid_file, {}, tmp_path)
+    process = owned_process(pid_file)
+    assert process is not None and process.pid == pid
+    pid_file.write_text(f"{pid} {process.create_time() - 100}\n")  # same pid, another start time: a recycled pid
+    assert owned_process(pid_file) is None
+    process.kill()
+    process.wait(5)
+    pid_file.write_text(f"{pid} 0\n")
+    assert owned_process(pid_file) is None
