@@ -29,6 +29,7 @@ from movie_pipeline.tasks import BATCH_PERIOD
 DEMO_KEY = "0123456789abcdef0123456789abcdef"  # the simulator accepts any 32-hex key; not a secret
 BIN = Path(sys.executable).parent
 AIRFLOW_HOME = PROJECT_ROOT / ".local" / "airflow"
+RUN_LOG = AIRFLOW_HOME / "movie_batch-demo-run.log"
 
 
 def step(title: str) -> None:
@@ -45,10 +46,13 @@ def free_port(preferred: int) -> int:
             return probe.getsockname()[1]
 
 
-def run(command: list[str], env: dict[str, str], quiet: bool = False) -> None:
-    done = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=quiet, text=True)
+def run(command: list[str], env: dict[str, str], log: Path | None = None) -> None:
+    """Run a step; with ``log`` its output goes to that file (printed in full if it fails)."""
+    done = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=log is not None, text=True)
+    if log is not None:
+        log.write_text(done.stdout + done.stderr)
     if done.returncode != 0:
-        if quiet:
+        if log is not None:
             print(done.stdout[-3000:], done.stderr[-3000:], sep="\n", file=sys.stderr)
         raise SystemExit(f"demo: `{' '.join(command[:3])} ...` failed with exit code {done.returncode}")
 
@@ -92,8 +96,8 @@ def main() -> None:
         }
         AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
         print("migrating Airflow's metadata DB (SQLite, first run only takes a while) ...", flush=True)
-        run([str(BIN / "airflow"), "db", "migrate"], airflow_env, quiet=True)
-        run([str(BIN / "airflow"), "dags", "test", "movie_batch", latest.end.isoformat()], airflow_env, quiet=True)
+        run([str(BIN / "airflow"), "db", "migrate"], airflow_env, log=AIRFLOW_HOME / "db-migrate.log")
+        run([str(BIN / "airflow"), "dags", "test", "movie_batch", latest.end.isoformat()], airflow_env, log=RUN_LOG)
         print(f"movie_batch run for {latest}: success", flush=True)
     finally:
         simulator.terminate()
@@ -113,7 +117,7 @@ def main() -> None:
     print(
         "\nnext:\n"
         f"  - a movie as TMDB sent it, in its bronze envelope:\n      head -c 700 {details}/part-00000.jsonl\n"
-        f"  - the Airflow run's task log:\n      ls {AIRFLOW_HOME}/logs/dag_id=movie_batch/\n"
+        f"  - the Airflow run, task log included (progress, summary):\n      less {RUN_LOG}\n"
         "  - the simulator, to explore the API by hand:\n"
         f"      .venv/bin/movie-pipeline tmdb-sim   then   curl 'http://127.0.0.1:8765/3/movie/5?api_key={DEMO_KEY}&append_to_response=reviews'\n"
         "  - ingest any interval yourself (see README, Configuration):\n"
