@@ -41,3 +41,23 @@ def start_simulator():
     yield start
     for simulator in running:
         simulator.stop()
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """A small local Spark session shared by the tests that ask for it."""
+    import sys
+
+    from pyspark.sql import SparkSession
+
+    os.environ["PYSPARK_PYTHON"] = sys.executable  # the workers need this venv (pandas, vaderSentiment)
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("movie-pipeline-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    yield session
+    session.stop()

@@ -1,0 +1,1 @@
+"""Schemas: Spark schemas of bronze payloads and of the silver tables (Avro schemas come with the speed layer)."""

@@ -1,0 +1,1 @@
+"""spark-submit entrypoints (thin: read, call transforms, write) and transforms/ (pure functions)."""

@@ -1,0 +1,238 @@
+"""bronze -> silver: pure DataFrame -> DataFrame transforms (reading and writing live in the entrypoint).
+
+Bronze lines arrive as ``(value, source_partition)``: ``value`` is one JSON envelope line,
+``source_partition`` where it was read from. Every record either becomes a typed silver row or a
+``rejects`` row with its reason; nothing is dropped silently.
+
+Sentiment labels use VADER's standard thresholds on the compound score: >= 0.05 positive,
+<= -0.05 negative, neutral in between.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql.functions import pandas_udf
+from pyspark.sql.types import DoubleType
+
+from movie_pipeline.schemas import spark as schemas
+
+POSITIVE_THRESHOLD = 0.05
+NEGATIVE_THRESHOLD = -0.05
+TOP_CAST = 5
+EARLIEST_RELEASE_YEAR = 1870
+REJECT_COLUMNS = ("source_entity", "source_partition", "reason", "raw")
+
+
+def _timestamp(column: Column) -> Column:
+    """TMDB's ISO 8601 UTC times, with or without milliseconds; null when unparsable."""
+    return F.coalesce(
+        F.try_to_timestamp(column, F.lit("yyyy-MM-dd'T'HH:mm:ss.SSSX")),
+        F.try_to_timestamp(column, F.lit("yyyy-MM-dd'T'HH:mm:ssX")),
+    )
+
+
+def parse_envelopes(lines: DataFrame) -> DataFrame:
+    """Bronze lines -> envelope columns (``fetched_at`` as a timestamp) plus ``raw`` and the source."""
+    parsed = lines.select(F.col("value").alias("raw"), "source_partition", F.from_json("value", schemas.ENVELOPE).alias("e"))
+    return parsed.select(
+        "raw",
+        "source_partition",
+        _timestamp(F.col("e.fetched_at")).alias("fetched_at"),
+        F.col("e.endpoint").alias("endpoint"),
+        F.col("e.status").alias("status"),
+        F.col("e.params").alias("params"),
+        F.col("e.payload").alias("payload"),
+    )
+
+
+def _first_failure(*rules: tuple[Column, str]) -> Column:
+    """The reason of the first rule whose condition holds (null when the record passes all)."""
+    reason = F.lit(None).cast("string")
+    for condition, text in reversed(rules):
+        reason = F.when(condition, F.lit(text)).otherwise(reason)
+    return reason
+
+
+def _rejects(records: DataFrame, entity: str) -> DataFrame:
+    return records.select(F.lit(entity).alias("source_entity"), "source_partition", "reason", "raw")
+
+
+def movie_details(envelopes: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """Typed ``/movie/{id}`` responses and tombstones (status 404) -> (details, rejects).
+
+    ``details`` has ``movie_id``, ``fetched_at``, ``is_tombstone`` and the payload as ``d``.
+    """
+    requested = F.get_json_object("params", "$.movie_id").cast("long")
+    typed = envelopes.select(
+        "raw",
+        "source_partition",
+        "fetched_at",
+        "status",
+        requested.alias("requested_id"),
+        F.from_json("payload", schemas.MOVIE_DETAILS).alias("d"),
+    )
+    release = F.col("d.release_date")
+    release_year = F.year(F.try_to_timestamp(release, F.lit("yyyy-MM-dd")))
+    checked = typed.withColumn(
+        "reason",
+        _first_failure(
+            (F.col("fetched_at").isNull(), "envelope without a valid fetched_at"),
+            (F.col("status") == 404, None),
+            (F.col("status") != 200, "unexpected HTTP status"),
+            (F.col("d.id").isNull(), "movie id missing or not an integer"),
+            (F.col("d.id") != F.col("requested_id"), "payload id differs from the requested movie"),
+            (F.col("d.title").isNull(), "title missing"),
+            (F.col("d.vote_average").isNull() | ~F.col("d.vote_average").between(0, 10), "vote_average missing or outside 0..10"),
+            (F.col("d.vote_count").isNull() | (F.col("d.vote_count") < 0), "vote_count missing or negative"),
+            (F.col("d.popularity").isNull() | (F.col("d.popularity") < 0), "popularity missing or negative"),
+            ((F.col("d.budget") < 0) | (F.col("d.revenue") < 0) | (F.col("d.runtime") < 0), "negative budget, revenue or runtime"),
+            (
+                (release != "")
+                & (release_year.isNull() | (release_year < EARLIEST_RELEASE_YEAR) | (release_year > F.year("fetched_at") + 20)),
+                "implausible release_date",
+            ),
+        ),
+    )
+    tombstone = F.col("status") == 404
+    valid = checked.where(F.col("reason").isNull() & (tombstone | F.col("d.id").isNotNull()))
+    details = valid.select(
+        F.coalesce(F.col("d.id"), F.col("requested_id")).alias("movie_id"),
+        "fetched_at",
+        tombstone.alias("is_tombstone"),
+        "d",
+        "source_partition",
+    )
+    return details, _rejects(checked.where(F.col("reason").isNotNull()), "movie_details")
+
+
+def genre_names(envelopes: DataFrame) -> DataFrame:
+    """The genre list (id -> name), the latest answer winning."""
+    genres = envelopes.select("fetched_at", F.explode(F.from_json("payload", schemas.GENRE_LIST)["genres"]).alias("g"))
+    latest = Window.partitionBy("genre_id").orderBy(F.col("fetched_at").desc())
+    return (
+        genres.select(F.col("g.id").alias("genre_id"), F.col("g.name").alias("genre_name"), "fetched_at")
+        .withColumn("rank", F.row_number().over(latest))
+        .where("rank = 1")
+        .select("genre_id", "genre_name")
+    )
+
+
+def movies_current(details: DataFrame, genres: DataFrame) -> DataFrame:
+    """Current state per movie: the latest snapshot by ``fetched_at`` wins; a latest tombstone removes it."""
+    latest = Window.partitionBy("movie_id").orderBy(F.col("fetched_at").desc(), F.col("is_tombstone").desc())
+    current = details.withColumn("rank", F.row_number().over(latest)).where("rank = 1 AND NOT is_tombstone")
+    genre_map = F.map_from_entries(F.collect_list(F.struct("genre_id", "genre_name")))
+    lookup = genres.agg(genre_map.alias("genre_map"))
+    cast = F.filter(F.coalesce(F.col("d.credits.cast"), F.array()), lambda c: c["order"] < TOP_CAST)
+    return current.crossJoin(F.broadcast(lookup)).select(
+        F.col("movie_id"),
+        F.col("d.title").alias("title"),
+        F.col("d.original_title").alias("original_title"),
+        F.col("d.original_language").alias("original_language"),
+        F.col("d.overview").alias("overview"),
+        F.col("d.status").alias("status"),
+        F.try_to_timestamp(F.col("d.release_date"), F.lit("yyyy-MM-dd")).cast("date").alias("release_date"),
+        F.when(F.col("d.runtime") > 0, F.col("d.runtime")).alias("runtime_min"),  # 0 means unknown at TMDB
+        F.when(F.col("d.budget") > 0, F.col("d.budget")).alias("budget_usd"),
+        F.when(F.col("d.revenue") > 0, F.col("d.revenue")).alias("revenue_usd"),
+        F.col("d.popularity").alias("popularity"),
+        F.col("d.vote_average").alias("vote_average"),
+        F.col("d.vote_count").alias("vote_count"),
+        F.transform(F.coalesce(F.col("d.genres"), F.array()), lambda g: g["id"]).alias("genre_ids"),
+        F.transform(F.coalesce(F.col("d.genres"), F.array()), lambda g: F.coalesce(F.col("genre_map")[g["id"]], g["name"])).alias("genres"),
+        F.transform(F.array_sort(cast, lambda a, b: (a["order"] - b["order"]).cast("int")), lambda c: c["name"]).alias("top_cast"),
+        F.transform(F.filter(F.coalesce(F.col("d.credits.crew"), F.array()), lambda c: c["job"] == "Director"), lambda c: c["name"]).alias(
+            "directors"
+        ),
+        F.transform(F.coalesce(F.col("d.keywords.keywords"), F.array()), lambda k: k["name"]).alias("keywords"),
+        F.col("fetched_at"),
+    )
+
+
+def movie_snapshots(details: DataFrame) -> DataFrame:
+    """The metric time series: one row per movie and fetch."""
+    return (
+        details.where(~F.col("is_tombstone"))
+        .select(
+            "movie_id",
+            "fetched_at",
+            F.col("d.popularity").alias("popularity"),
+            F.col("d.vote_average").alias("vote_average"),
+            F.col("d.vote_count").alias("vote_count"),
+        )
+        .dropDuplicates(["movie_id", "fetched_at"])
+    )
+
+
+@pandas_udf(DoubleType())
+def vader_compound(texts: pd.Series) -> pd.Series:
+    """VADER's compound score (-1..1) of each text; the lexicon ships in the package."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    analyzer = SentimentIntensityAnalyzer()
+    return texts.fillna("").map(lambda text: analyzer.polarity_scores(text)["compound"])
+
+
+def sentiment_label(compound: Column) -> Column:
+    return F.when(compound >= POSITIVE_THRESHOLD, "positive").when(compound <= NEGATIVE_THRESHOLD, "negative").otherwise("neutral")
+
+
+def reviews(details: DataFrame, review_pages: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """Reviews from the details' first page and the further pages -> (reviews, rejects).
+
+    Deduplicated by review id (the latest ``updated_at`` wins), scored with VADER.
+    """
+    from_details = details.where(~F.col("is_tombstone")).select(
+        "movie_id", "fetched_at", "source_partition", F.explode(F.col("d.reviews.results")).alias("review_json")
+    )
+    pages = review_pages.select(
+        F.get_json_object("params", "$.movie_id").cast("long").alias("movie_id"),
+        "fetched_at",
+        "source_partition",
+        F.explode(F.from_json("payload", schemas.REVIEW_PAGE)["results"]).alias("review_json"),
+    )
+    known = details.select("movie_id").distinct().withColumn("known", F.lit(True))
+    parsed = (
+        from_details.unionByName(pages)
+        .join(known, "movie_id", "left")
+        .select("*", F.from_json("review_json", schemas.REVIEW).alias("r"))
+        .withColumn("created_at", _timestamp(F.col("r.created_at")))
+        .withColumn("updated_at", F.coalesce(_timestamp(F.col("r.updated_at")), F.col("created_at")))
+    )
+    checked = parsed.withColumn(
+        "reason",
+        _first_failure(
+            ((F.col("r.id").isNull()) | (F.col("r.id") == ""), "review id missing or not a string"),
+            (F.col("created_at").isNull(), "review created_at is not a timestamp"),
+            (F.col("known").isNull(), "review of an unknown movie"),
+            (
+                F.col("r.author_details.rating").isNotNull() & ~F.col("r.author_details.rating").between(0, 10),
+                "review rating outside 0..10",
+            ),
+        ),
+    )
+    latest = Window.partitionBy("review_id").orderBy(F.col("updated_at").desc(), F.col("fetched_at").desc())
+    valid = (
+        checked.where(F.col("reason").isNull())
+        .select(
+            F.col("r.id").alias("review_id"),
+            "movie_id",
+            F.col("r.author").alias("author"),
+            F.col("r.author_details.rating").alias("author_rating"),
+            F.col("r.content").alias("content"),
+            "created_at",
+            "updated_at",
+            "fetched_at",
+        )
+        .withColumn("rank", F.row_number().over(latest))
+        .where("rank = 1")
+        .drop("rank")
+        .withColumn("sentiment_compound", vader_compound(F.col("content")))
+        .withColumn("sentiment_label", sentiment_label(F.col("sentiment_compound")))
+    )
+    rejects = checked.where(F.col("reason").isNotNull()).select(
+        F.lit("reviews").alias("source_entity"), "source_partition", "reason", F.col("review_json").alias("raw")
+    )
+    return valid, rejects

@@ -1,0 +1,157 @@
+"""bronze -> silver transforms on tiny hand-built bronze lines, compared as whole DataFrames."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+import pytest
+from pyspark.testing import assertDataFrameEqual
+
+from spark_jobs.transforms import silver
+
+PARTITION = "interval_start=20261120T000000Z"
+
+
+def envelope(
+    payload: dict, params: dict, status: int = 200, fetched_at: str = "2026-11-20T01:00:00.000Z", endpoint="/movie/{movie_id}"
+) -> str:
+    return json.dumps({"fetched_at": fetched_at, "endpoint": endpoint, "params": params, "status": status, "payload": payload})
+
+
+def details_payload(movie_id: int, **overrides) -> dict:
+    payload = {
+        "id": movie_id,
+        "title": f"Movie {movie_id}",
+        "original_title": f"Movie {movie_id}",
+        "original_language": "en",
+        "overview": "",
+        "status": "Released",
+        "release_date": "2001-05-04",
+        "runtime": 0,
+        "budget": 1000,
+        "revenue": 0,
+        "popularity": 12.5,
+        "vote_average": 7,
+        "vote_count": 40,
+        "adult": False,
+        "genres": [{"id": 18, "name": "Drama"}, {"id": 35, "name": "Comedy"}],
+        "credits": {
+            "cast": [{"id": 1, "name": "B Second", "character": "", "order": 1}, {"id": 2, "name": "A First", "character": "", "order": 0}],
+            "crew": [{"id": 3, "name": "D Director", "job": "Director"}, {"id": 4, "name": "W Writer", "job": "Screenplay"}],
+        },
+        "keywords": {"keywords": [{"id": 9, "name": "harbor"}]},
+        "reviews": {"page": 1, "total_pages": 1, "total_results": 0, "results": []},
+    }
+    payload.update(overrides)
+    return payload
+
+
+def lines(spark, *values: str):
+    return spark.createDataFrame([(v, PARTITION) for v in values], "value string, source_partition string")
+
+
+@pytest.fixture
+def genres(spark):
+    payload = {"genres": [{"id": 18, "name": "Drama"}, {"id": 35, "name": "Comedy"}]}
+    return silver.genre_names(silver.parse_envelopes(lines(spark, envelope(payload, {"language": "en"}, endpoint="/genre/movie/list"))))
+
+
+def test_latest_snapshot_wins_and_a_later_tombstone_removes_the_movie(spark, genres):
+    bronze = lines(
+        spark,
+        envelope(details_payload(5, vote_count=40), {"movie_id": 5}, fetched_at="2026-11-20T01:00:00.000Z"),
+        envelope(details_payload(5, vote_count=45, popularity=13.0), {"movie_id": 5}, fetched_at="2026-11-20T05:00:00.000Z"),
+        envelope(details_payload(8), {"movie_id": 8}, fetched_at="2026-11-20T01:00:00.000Z"),
+        envelope({"success": False, "status_code": 34}, {"movie_id": 8}, status=404, fetched_at="2026-11-20T06:00:00.000Z"),
+    )
+    details, rejects = silver.movie_details(silver.parse_envelopes(bronze))
+    assert rejects.count() == 0
+    expected = spark.createDataFrame(
+        [
+            (
+                5, "Movie 5", "Movie 5", "en", "", "Released", date(2001, 5, 4), None, 1000, None, 13.0, 7.0, 45,
+                [18, 35], ["Drama", "Comedy"], ["A First", "B Second"], ["D Director"], ["harbor"], datetime(2026, 11, 20, 5),
+            )
+        ],
+        schema=silver.schemas.MOVIES,
+    )  # fmt: skip
+    assertDataFrameEqual(silver.movies_current(details, genres), expected, checkRowOrder=False)
+    snapshots = silver.movie_snapshots(details).orderBy("movie_id", "fetched_at")
+    assert [tuple(r) for r in snapshots.collect()] == [
+        (5, datetime(2026, 11, 20, 1), 12.5, 7.0, 40),
+        (5, datetime(2026, 11, 20, 5), 13.0, 7.0, 45),
+        (8, datetime(2026, 11, 20, 1), 12.5, 7.0, 40),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("payload", "params", "reason"),
+    [
+        (details_payload(5, id="not-an-id-5"), {"movie_id": 5}, "movie id missing or not an integer"),
+        (details_payload(6), {"movie_id": 5}, "payload id differs from the requested movie"),
+        (details_payload(5, title=None), {"movie_id": 5}, "title missing"),
+        (details_payload(5, vote_average=11.5), {"movie_id": 5}, "vote_average missing or outside 0..10"),
+        (details_payload(5, vote_count=-1), {"movie_id": 5}, "vote_count missing or negative"),
+        (details_payload(5, popularity="high"), {"movie_id": 5}, "popularity missing or negative"),
+        (details_payload(5, budget=-5), {"movie_id": 5}, "negative budget, revenue or runtime"),
+        (details_payload(5, release_date="31/12/2001"), {"movie_id": 5}, "implausible release_date"),
+        (details_payload(5, release_date="1066-10-14"), {"movie_id": 5}, "implausible release_date"),
+    ],
+)
+def test_bad_details_are_rejected_with_their_reason(spark, payload, params, reason):
+    raw = envelope(payload, params)
+    details, rejects = silver.movie_details(silver.parse_envelopes(lines(spark, raw)))
+    assert details.count() == 0
+    assertDataFrameEqual(
+        rejects,
+        spark.createDataFrame(
+            [("movie_details", PARTITION, reason, raw)], "source_entity string, source_partition string, reason string, raw string"
+        ),
+    )
+
+
+def review(review_id: str, content: str, updated_at: str = "2026-11-01T10:00:00Z", rating=None) -> dict:
+    return {
+        "id": review_id,
+        "author": "ava1",
+        "author_details": {"name": "", "username": "ava1", "avatar_path": None, "rating": rating},
+        "content": content,
+        "created_at": "2026-11-01T10:00:00Z",
+        "updated_at": updated_at,
+        "url": f"https://www.themoviedb.org/review/{review_id}",
+    }
+
+
+def test_reviews_are_deduplicated_scored_and_bad_ones_rejected(spark):
+    first_page = {
+        "page": 1,
+        "total_pages": 2,
+        "total_results": 3,
+        "results": [review("r1", "A wonderful, brilliant film."), review("", "no id")],
+    }
+    second_page = {
+        "id": 5,
+        "page": 2,
+        "total_pages": 2,
+        "total_results": 3,
+        "results": [
+            review("r1", "Awful, boring and terrible.", updated_at="2026-11-02T10:00:00.123Z"),
+            review("r2", "It was released in May."),
+        ],
+    }
+    stray_page = {"id": 77, "page": 2, "total_pages": 2, "results": [review("r9", "Great.")]}
+    details_lines = lines(spark, envelope(details_payload(5, reviews=first_page), {"movie_id": 5}))
+    page_lines = lines(
+        spark,
+        envelope(second_page, {"movie_id": 5, "page": 2}, endpoint="/movie/{movie_id}/reviews"),
+        envelope(stray_page, {"movie_id": 77, "page": 2}, endpoint="/movie/{movie_id}/reviews"),
+    )
+    details, _ = silver.movie_details(silver.parse_envelopes(details_lines))
+    scored, rejects = silver.reviews(details, silver.parse_envelopes(page_lines))
+    rows = {r.review_id: r for r in scored.collect()}
+    assert set(rows) == {"r1", "r2"}
+    assert rows["r1"].content == "Awful, boring and terrible." and rows["r1"].updated_at == datetime(2026, 11, 2, 10, 0, 0, 123000)
+    assert rows["r1"].sentiment_label == "negative" and rows["r1"].sentiment_compound <= -0.05
+    assert rows["r2"].sentiment_label == "neutral" and rows["r2"].sentiment_compound == 0.0
+    assert sorted(r.reason for r in rejects.collect()) == ["review id missing or not a string", "review of an unknown movie"]
