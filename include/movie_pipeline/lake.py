@@ -9,6 +9,7 @@ Layout::
     <lake>/bronze/<entity>/interval_start=<YYYYmmddTHHMMSSZ>/part-00000.jsonl
     <lake>/bronze/<entity>/interval_start=.../_manifest.json
     <lake>/bronze/_rejects/interval_start=.../part-00000.jsonl
+    <lake>/silver/<table>/                (Parquet, rebuilt from bronze: movies, movie_snapshots, reviews, rejects)
     <lake>/_staging/<run id>/...        (in-progress writes, renamed into place when complete)
     <lake>/_trash/<run id>/...          (replaced partitions, deleted after the swap)
 """
@@ -23,6 +24,7 @@ from fsspec import AbstractFileSystem
 
 from movie_pipeline.intervals import Interval
 
+SILVER_TABLES = ("movies", "movie_snapshots", "reviews", "rejects")
 # Bronze entities, one per kind of TMDB response the ingestion records.
 BRONZE_ENTITIES = ("genres", "discover", "changes", "trending", "movie_details", "movie_reviews")
 REJECTS = "_rejects"
@@ -49,6 +51,10 @@ class Lake:
     def url(self, path: str) -> str:
         """A filesystem path as a URI a user (or Spark) can open."""
         return self.fs.unstrip_protocol(path)
+
+    def spark_uri(self, *parts: str) -> str:
+        """A lake location as Spark (Hadoop) names it: the base URI plus the parts."""
+        return "/".join((self.uri.rstrip("/"), *parts))
 
     # ---- bronze ---------------------------------------------------------------------------
     def bronze(self, entity: str) -> str:
