@@ -14,6 +14,7 @@ RUN pip install --no-cache-dir -r /opt/movie-pipeline/requirements.txt
 
 COPY --chown=airflow:root pyproject.toml README.md /opt/movie-pipeline/
 COPY --chown=airflow:root include /opt/movie-pipeline/include
+COPY --chown=airflow:root spark_jobs /opt/movie-pipeline/spark_jobs
 RUN pip install --no-cache-dir --no-deps -e /opt/movie-pipeline
 
 COPY --chown=airflow:root dags /opt/airflow/dags

@@ -7,6 +7,9 @@ Every 4 hours (UTC), for the run's data interval `[data_interval_start, data_int
    TMDB lists as changed on the interval's days, each hydrated with credits, keywords, reviews and
    release dates. Re-running a run replaces its interval's bronze partitions, so retries and
    backfills (`airflow backfill create --dag-id movie_batch --from-date ... --to-date ...`) are safe.
+2. **bronze_to_silver** (Spark, `spark_default` connection): silver `movies`, `movie_snapshots`,
+   `reviews` (VADER sentiment) and `rejects` (every unusable record with its reason), rebuilt
+   from bronze and swapped in by rename.
 
 A manual run without a logical date ingests the latest complete 4-hour interval before it was
 triggered. TMDB settings come from the connection `tmdb_default`; the lake from `LAKE_URI`.
@@ -14,10 +17,17 @@ triggered. TMDB settings come from the connection `tmdb_default`; the lake from 
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pendulum
+from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import CronDataIntervalTimetable, dag, task
+
+import spark_jobs
+
+SPARK_JOBS = Path(spark_jobs.__file__).parent  # installed with the project's package
 
 
 @dag(
@@ -38,7 +48,17 @@ def movie_batch():
 
         return extract_to_bronze(context)
 
-    extract()
+    bronze_to_silver = SparkSubmitOperator(
+        task_id="bronze_to_silver",
+        conn_id="spark_default",
+        application=str(SPARK_JOBS / "bronze_to_silver.py"),
+        application_args=["--run-id", "{{ run_id }}"],
+        env_vars={"PYSPARK_PYTHON": sys.executable},  # workers need the project's environment (VADER, pandas)
+        conf={"spark.sql.session.timeZone": "UTC", "spark.ui.enabled": "false"},
+        name="movie_batch.bronze_to_silver",
+    )
+
+    extract() >> bronze_to_silver
 
 
 movie_batch()

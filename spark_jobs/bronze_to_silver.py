@@ -1,6 +1,6 @@
 """spark-submit entrypoint: bronze -> silver (movies, movie_snapshots, reviews, rejects).
 
-    spark-submit spark_jobs/bronze_to_silver.py --lake-uri file:///.../lake --run-id RUN
+    spark-submit spark_jobs/bronze_to_silver.py --run-id RUN [--lake-uri file:///.../lake]
 
 Silver is derived data: every table is rebuilt from all of bronze, written beside the old one and
 swapped in by rename, so a re-run or a failed run never leaves a half-written table.
@@ -14,6 +14,7 @@ import sys
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from movie_pipeline.config import settings_from_env
 from movie_pipeline.lake import SILVER_TABLES, Lake
 from spark_jobs.lake_io import bronze_lines, swap_in
 from spark_jobs.transforms import silver
@@ -54,12 +55,13 @@ def run(spark: SparkSession, lake_uri: str, run_id: str) -> dict[str, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lake-uri", required=True, help="the lake's base URI (file://... or hdfs://...)")
+    parser.add_argument("--lake-uri", help="the lake's base URI (file://... or hdfs://...); default: LAKE_URI")
     parser.add_argument("--run-id", required=True, help="the Airflow run (recorded with every reject)")
     args = parser.parse_args(argv)
+    lake_uri = args.lake_uri or settings_from_env().lake_uri
     spark = SparkSession.builder.appName("bronze_to_silver").config("spark.sql.session.timeZone", "UTC").getOrCreate()
     try:
-        counts = run(spark, args.lake_uri, args.run_id)
+        counts = run(spark, lake_uri, args.run_id)
     finally:
         spark.stop()
     print("silver rows: " + ", ".join(f"{name}={count}" for name, count in counts.items()))

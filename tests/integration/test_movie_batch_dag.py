@@ -7,14 +7,16 @@ import os
 import subprocess
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from movie_pipeline.airflow_settings import connection_env
 from movie_pipeline.bronze import read_partition
 from movie_pipeline.intervals import Interval
 from movie_pipeline.lake import Lake
 from movie_pipeline.tmdb.simulator import Faults
-from tests.bronze_truth import assert_bronze_matches
+from tests.bronze_truth import assert_bronze_matches, expected_ids
 from tests.conftest import API_KEY
 from tests.integration.test_ingest import CATALOGUE, DAY, NOW
 
@@ -37,8 +39,16 @@ def movie_batch(airflow_db, tmp_path, monkeypatch):
 
 
 def use_simulator(monkeypatch, simulator, **extra) -> None:
-    connection = {"conn_type": "http", "host": simulator.base_url, "password": API_KEY, "extra": {"rate_limit": 300, "timeout": 2, **extra}}
-    monkeypatch.setenv("AIRFLOW_CONN_TMDB_DEFAULT", json.dumps(connection))
+    tmdb = {"host": simulator.base_url, "password": API_KEY, "extra": {"rate_limit": 300, "timeout": 2, **extra}}
+    for name, value in connection_env(overrides={"tmdb_default": tmdb}).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")  # spark-submit of this venv
+
+
+def silver_rows(lake_uri: str, table: str) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(Lake(lake_uri).path("silver", table)).to_pylist()
 
 
 def extract_result(run) -> dict:
@@ -65,6 +75,7 @@ def test_scheduled_runs_fill_bronze_with_the_ground_truth_despite_faults(movie_b
     assert result["mode"] == "full"
     truth = assert_bronze_matches(lake_uri, CATALOGUE, interval, NOW, full=True)
     assert result["movies"] == truth["movies"]
+    assert sorted(r["movie_id"] for r in silver_rows(lake_uri, "movies")) == CATALOGUE.listed_ids(NOW)
 
     second = dag.test(logical_date=DAY + timedelta(hours=8))
     assert second.state == "success"
@@ -73,6 +84,8 @@ def test_scheduled_runs_fill_bronze_with_the_ground_truth_despite_faults(movie_b
     assert result["mode"] == "incremental"
     truth = assert_bronze_matches(lake_uri, CATALOGUE, interval, NOW, full=False)
     assert result["tombstones"] == truth["tombstones"] >= 1
+    deleted = set(expected_ids(CATALOGUE, interval, NOW, full=False)[1])
+    assert deleted and not deleted & {r["movie_id"] for r in silver_rows(lake_uri, "movies")}, "tombstones remove movies from silver"
     assert sum(simulator.stats.by_status[s] for s in (429, 500, 502, 503, 504)) > 0, "faults were injected"
 
 
