@@ -10,6 +10,8 @@ Every 4 hours (UTC), for the run's data interval `[data_interval_start, data_int
 2. **bronze_to_silver** (Spark, `spark_default` connection): silver `movies`, `movie_snapshots`,
    `reviews` (VADER sentiment) and `rejects` (every unusable record with its reason), rebuilt
    from bronze and swapped in by rename.
+3. **silver_to_gold** (Spark): the gold views `movie_summary`, `genre_monthly`, `trending`,
+   `sentiment_daily`, `year_stats` (columns documented in `spark_jobs/transforms/gold.py`).
 
 A manual run without a logical date ingests the latest complete 4-hour interval before it was
 triggered. TMDB settings come from the connection `tmdb_default`; the lake from `LAKE_URI`.
@@ -48,17 +50,18 @@ def movie_batch():
 
         return extract_to_bronze(context)
 
-    bronze_to_silver = SparkSubmitOperator(
-        task_id="bronze_to_silver",
-        conn_id="spark_default",
-        application=str(SPARK_JOBS / "bronze_to_silver.py"),
-        application_args=["--run-id", "{{ run_id }}"],
-        env_vars={"PYSPARK_PYTHON": sys.executable},  # workers need the project's environment (VADER, pandas)
-        conf={"spark.sql.session.timeZone": "UTC", "spark.ui.enabled": "false"},
-        name="movie_batch.bronze_to_silver",
-    )
+    def spark_step(job: str) -> SparkSubmitOperator:
+        return SparkSubmitOperator(
+            task_id=job,
+            conn_id="spark_default",
+            application=str(SPARK_JOBS / f"{job}.py"),
+            application_args=["--run-id", "{{ run_id }}"],
+            env_vars={"PYSPARK_PYTHON": sys.executable},  # workers need the project's environment (VADER, pandas)
+            conf={"spark.sql.session.timeZone": "UTC", "spark.ui.enabled": "false"},
+            name=f"movie_batch.{job}",
+        )
 
-    extract() >> bronze_to_silver
+    extract() >> spark_step("bronze_to_silver") >> spark_step("silver_to_gold")
 
 
 movie_batch()

@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 
 from movie_pipeline.config import settings_from_env
 from movie_pipeline.lake import SILVER_TABLES, Lake
-from spark_jobs.lake_io import bronze_lines, swap_in
+from spark_jobs.lake_io import bronze_lines, replace_tables
 from spark_jobs.transforms import silver
 
 
@@ -44,13 +44,7 @@ def build_silver(spark: SparkSession, lake: Lake, run_id: str) -> dict[str, Data
 def run(spark: SparkSession, lake_uri: str, run_id: str) -> dict[str, int]:
     lake = Lake(lake_uri)
     tables = build_silver(spark, lake, run_id)
-    counts = {}
-    for name in SILVER_TABLES:
-        staged = lake.spark_uri("_staging", f"silver-{run_id}", name)
-        tables[name].write.mode("overwrite").parquet(staged)
-        swap_in(spark, staged, lake.spark_uri("silver", name))
-        counts[name] = spark.read.parquet(lake.spark_uri("silver", name)).count()
-    return counts
+    return replace_tables(spark, lake, "silver", {name: tables[name] for name in SILVER_TABLES}, run_id)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,3 +43,15 @@ def swap_in(spark: SparkSession, staged_uri: str, final_uri: str) -> None:
     staging_run = staged.getParent()
     if fs.exists(staging_run) and not fs.listStatus(staging_run):
         fs.delete(staging_run, True)
+
+
+def replace_tables(spark: SparkSession, lake: Lake, layer: str, tables: dict[str, DataFrame], run_id: str) -> dict[str, int]:
+    """Write each table to ``<lake>/<layer>/<name>`` (Parquet) by staging and swap; return row counts."""
+    counts = {}
+    for name, frame in tables.items():
+        staged = lake.spark_uri("_staging", f"{layer}-{run_id}", name)
+        frame.write.mode("overwrite").parquet(staged)
+        final = lake.spark_uri(layer, name)
+        swap_in(spark, staged, final)
+        counts[name] = spark.read.parquet(final).count()
+    return counts

@@ -10,6 +10,7 @@ Layout::
     <lake>/bronze/<entity>/interval_start=.../_manifest.json
     <lake>/bronze/_rejects/interval_start=.../part-00000.jsonl
     <lake>/silver/<table>/                (Parquet, rebuilt from bronze: movies, movie_snapshots, reviews, rejects)
+    <lake>/gold/<view>/                   (Parquet, from silver: movie_summary, genre_monthly, trending, ...)
     <lake>/_staging/<run id>/...        (in-progress writes, renamed into place when complete)
     <lake>/_trash/<run id>/...          (replaced partitions, deleted after the swap)
 """
@@ -25,6 +26,7 @@ from fsspec import AbstractFileSystem
 from movie_pipeline.intervals import Interval
 
 SILVER_TABLES = ("movies", "movie_snapshots", "reviews", "rejects")
+GOLD_VIEWS = ("movie_summary", "genre_monthly", "trending", "sentiment_daily", "year_stats")
 # Bronze entities, one per kind of TMDB response the ingestion records.
 BRONZE_ENTITIES = ("genres", "discover", "changes", "trending", "movie_details", "movie_reviews")
 REJECTS = "_rejects"
