@@ -4,7 +4,7 @@
 2. ingests the previous 4-hour interval with a full load (the ``movie-pipeline ingest`` CLI);
 3. runs the ``movie_batch`` DAG in Airflow (``airflow dags test``) for the latest complete
    interval: an incremental load through the Airflow connection ``tmdb_default``, then
-   bronze -> silver on Spark (``spark_default``);
+   bronze -> silver -> gold on Spark (``spark_default``);
 4. says what was written where and what to open next.
 
 Safe to run again: each interval's bronze partitions are replaced, never appended to.
@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from movie_pipeline.airflow_settings import connection_env
 from movie_pipeline.config import DEFAULT_LAKE_URI, PROJECT_ROOT
 from movie_pipeline.intervals import Interval
-from movie_pipeline.lake import BRONZE_ENTITIES, MANIFEST_FILE, SILVER_TABLES, Lake
+from movie_pipeline.lake import BRONZE_ENTITIES, GOLD_VIEWS, MANIFEST_FILE, SILVER_TABLES, Lake
 from movie_pipeline.tasks import BATCH_PERIOD
 
 DEMO_KEY = "0123456789abcdef0123456789abcdef"  # the simulator accepts any 32-hex key; not a secret
@@ -89,7 +89,7 @@ def main() -> None:
             [str(BIN / "movie-pipeline"), "ingest", "--start", previous.start.isoformat(), "--end", previous.end.isoformat(), "--full"], env
         )
 
-        step(f"3/4 Airflow runs movie_batch for {latest}: incremental load, then bronze -> silver on Spark")
+        step(f"3/4 Airflow runs movie_batch for {latest}: incremental load, then bronze -> silver -> gold on Spark")
         airflow_env = {
             **{k: v for k, v in env.items() if not k.startswith("TMDB_")},  # inside Airflow, the connection supplies TMDB settings
             **connection_env(overrides={"tmdb_default": {"host": base_url, "password": DEMO_KEY, "extra": {"rate_limit": float(rate)}}}),
@@ -116,11 +116,11 @@ def main() -> None:
                 with lake.fs.open(manifest_path) as handle:
                     manifest = json.load(handle)
                 print(f"  bronze/{entity:<14} {interval.partition}  {manifest['records']:>6} records ({manifest['mode']} load)")
-    for table in SILVER_TABLES:
-        path = lake.path("silver", table)
-        if lake.fs.exists(path):
-            rows = pq.read_table(path).num_rows
-            print(f"  silver/{table:<15} {rows:>6} rows (Parquet)")
+    for layer, tables in (("silver", SILVER_TABLES), ("gold", GOLD_VIEWS)):
+        for table in tables:
+            path = lake.path(layer, table)
+            if lake.fs.exists(path):
+                print(f"  {layer}/{table:<{22 - len(layer)}} {pq.read_table(path).num_rows:>6} rows (Parquet)")
     details = lake.bronze_partition("movie_details", previous)
     print(
         "\nnext:\n"
