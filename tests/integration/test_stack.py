@@ -176,21 +176,15 @@ def webhdfs(stack: StackSettings, path: str, op: str) -> dict:
         return json.load(response)
 
 
-def test_spark_writes_parquet_to_hdfs_with_three_replicas_and_it_survives_a_kill(stack):
-    from pyspark.sql import SparkSession
-
+def test_spark_writes_parquet_to_hdfs_with_three_replicas_and_it_survives_a_kill(stack, spark):
     uri = f"{Hdfs(stack).uri}/lake/check"
-    spark = SparkSession.builder.master("local[2]").appName("stack-hdfs-test").config("spark.ui.enabled", "false").getOrCreate()
-    try:
-        spark.createDataFrame([(1, "Drama"), (2, "Comedy")], ["id", "genre"]).write.mode("overwrite").parquet(uri)
-        assert sorted(r.id for r in spark.read.parquet(uri).collect()) == [1, 2]
-        files = webhdfs(stack, "/lake/check", "LISTSTATUS")["FileStatuses"]["FileStatus"]
-        assert files and all(f["replication"] == 3 for f in files if f["type"] == "FILE")
-        kill_hard(stack, "hdfs")
-        manager.up(stack, ["hdfs"], emit=lambda line: None)
-        assert sorted(r.genre for r in spark.read.parquet(uri).collect()) == ["Comedy", "Drama"]
-    finally:
-        spark.stop()
+    spark.createDataFrame([(1, "Drama"), (2, "Comedy")], ["id", "genre"]).write.mode("overwrite").parquet(uri)
+    assert sorted(r.id for r in spark.read.parquet(uri).collect()) == [1, 2]
+    files = webhdfs(stack, "/lake/check", "LISTSTATUS")["FileStatuses"]["FileStatus"]
+    assert files and all(f["replication"] == 3 for f in files if f["type"] == "FILE")
+    kill_hard(stack, "hdfs")
+    manager.up(stack, ["hdfs"], emit=lambda line: None)
+    assert sorted(r.genre for r in spark.read.parquet(uri).collect()) == ["Comedy", "Drama"]
 
 
 def airflow_api(stack: StackSettings, path: str, method: str = "GET", body: dict | None = None) -> dict:
