@@ -8,14 +8,13 @@ swapped in by rename, so a re-run or a failed run never leaves a half-written ta
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from movie_pipeline.config import settings_from_env
 from movie_pipeline.lake import SILVER_TABLES, Lake
+from spark_jobs.entrypoint import spark_main
 from spark_jobs.lake_io import bronze_lines, replace_tables
 from spark_jobs.transforms import silver
 
@@ -48,18 +47,7 @@ def run(spark: SparkSession, lake_uri: str, run_id: str) -> dict[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lake-uri", help="the lake's base URI (file://... or hdfs://...); default: LAKE_URI")
-    parser.add_argument("--run-id", required=True, help="the Airflow run (recorded with every reject)")
-    args = parser.parse_args(argv)
-    lake_uri = args.lake_uri or settings_from_env().lake_uri
-    spark = SparkSession.builder.appName("bronze_to_silver").config("spark.sql.session.timeZone", "UTC").getOrCreate()
-    try:
-        counts = run(spark, lake_uri, args.run_id)
-    finally:
-        spark.stop()
-    print("silver rows: " + ", ".join(f"{name}={count}" for name, count in counts.items()))
-    return 0
+    return spark_main("bronze_to_silver: rebuild silver from bronze", run, argv)
 
 
 if __name__ == "__main__":

@@ -7,13 +7,12 @@ Gold is derived from silver as a whole and each view is swapped in by rename (se
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from pyspark.sql import DataFrame, SparkSession
 
-from movie_pipeline.config import settings_from_env
 from movie_pipeline.lake import Lake
+from spark_jobs.entrypoint import spark_main
 from spark_jobs.lake_io import replace_tables
 from spark_jobs.transforms import gold
 
@@ -36,17 +35,7 @@ def run(spark: SparkSession, lake_uri: str, run_id: str) -> dict[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lake-uri", help="the lake's base URI (file://... or hdfs://...); default: LAKE_URI")
-    parser.add_argument("--run-id", required=True, help="the Airflow run")
-    args = parser.parse_args(argv)
-    spark = SparkSession.builder.appName("silver_to_gold").config("spark.sql.session.timeZone", "UTC").getOrCreate()
-    try:
-        counts = run(spark, args.lake_uri or settings_from_env().lake_uri, args.run_id)
-    finally:
-        spark.stop()
-    print("gold rows: " + ", ".join(f"{name}={count}" for name, count in counts.items()))
-    return 0
+    return spark_main("silver_to_gold: derive the gold views from silver", run, argv)
 
 
 if __name__ == "__main__":
