@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from movie_pipeline.errors import ConfigError
@@ -122,8 +122,3 @@ def settings_from_airflow(conn_id: str = TMDB_CONN_ID, env: Mapping[str, str] | 
     merged = {k: str(v) for k, v in from_conn.items() if v not in (None, "")}
     merged.update({k: v for k, v in env.items() if v})
     return settings_from_env(merged)
-
-
-def with_tmdb(settings: Settings, **changes) -> Settings:
-    """A copy of the settings with some TMDB settings changed (for tests and benchmarks)."""
-    return replace(settings, tmdb=replace(settings.tmdb, **changes))

@@ -61,9 +61,8 @@ def run(command: list[str], env: dict[str, str], log: Path | None = None) -> Non
 
 
 def latest_intervals(now: datetime) -> tuple[Interval, Interval]:
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    end = epoch + ((now - epoch) // BATCH_PERIOD) * BATCH_PERIOD
-    return Interval(end - 2 * BATCH_PERIOD, end - BATCH_PERIOD), Interval(end - BATCH_PERIOD, end)
+    latest = Interval.latest_complete(now, BATCH_PERIOD)
+    return Interval(latest.start - BATCH_PERIOD, latest.start), latest
 
 
 def main() -> None:

@@ -34,6 +34,13 @@ class Interval:
             )
 
     @classmethod
+    def latest_complete(cls, moment: datetime, period: timedelta) -> Interval:
+        """The last whole ``period`` (aligned on the Unix epoch, UTC) that ends at or before ``moment``."""
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        end = epoch + ((moment.astimezone(UTC) - epoch) // period) * period
+        return cls(end - period, end)
+
+    @classmethod
     def parse(cls, start: str, end: str) -> Interval:
         return cls(parse_instant(start, "--start"), parse_instant(end, "--end"))
 

@@ -25,10 +25,7 @@ def interval_for_run(context: dict[str, Any], period: timedelta = BATCH_PERIOD) 
         return Interval(_utc(start), _utc(end))
     dag_run = context.get("dag_run")
     requested = getattr(dag_run, "run_after", None) or datetime.now(UTC)
-    requested = _utc(requested)
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    end = epoch + ((requested - epoch) // period) * period
-    interval = Interval(end - period, end)
+    interval = Interval.latest_complete(_utc(requested), period)
     log.warning(
         "run %s has no data interval (manual run without a logical date); using the latest complete one, %s",
         getattr(dag_run, "run_id", "?"),

@@ -8,6 +8,7 @@ rewrite their process titles over that memory.)
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -84,12 +85,14 @@ def tcp_open(host: str, port: int, timeout: float = 1.0) -> bool:
         return False
 
 
-def http_ok(url: str, timeout: float = 2.0) -> bool:
+def http_json(url: str, timeout: float = 3.0) -> dict | None:
+    """The JSON object a local URL answers with, or None when it does not answer (one request)."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - local URLs only
-            return 200 <= response.status < 300
+            body = json.load(response) if 200 <= response.status < 300 else None
     except (urllib.error.URLError, OSError, ValueError):
-        return False
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def tail(path: Path, lines: int = 20) -> str:

@@ -7,12 +7,11 @@ import os
 import secrets
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
 from movie_pipeline.airflow_settings import connection_env
 from movie_pipeline.config import PROJECT_ROOT
-from movie_pipeline.stack.process import http_ok
+from movie_pipeline.stack.process import http_json
 from movie_pipeline.stack.services.base import Service, StackError, StackSettings
 from movie_pipeline.stack.services.postgres import Postgres
 
@@ -118,8 +117,4 @@ def airflow_environment(settings: StackSettings) -> dict[str, str]:
 
 def airflow_health(settings: StackSettings) -> dict | None:
     """The api-server's ``/api/v2/monitor/health`` document, or None when it does not answer."""
-    url = f"http://{settings.host}:{settings.ports['airflow']}/api/v2/monitor/health"
-    if not http_ok(url):
-        return None
-    with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 - local URL
-        return json.load(response)
+    return http_json(f"http://{settings.host}:{settings.ports['airflow']}/api/v2/monitor/health")

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
-
 from movie_pipeline.stack import jvm
-from movie_pipeline.stack.process import http_ok
+from movie_pipeline.stack.process import http_json
 from movie_pipeline.stack.services.base import Service
 
 
@@ -36,10 +33,6 @@ class Hdfs(Service):
         return ["java", "-Xmx768m", "-cp", classpath, "MiniHdfsMain", *args]
 
     def is_ready(self) -> bool:
-        url = f"http://{self.host}:{self.http_port}/jmx?qry=Hadoop:service=NameNode,name=FSNamesystemState"
-        if not http_ok(url):
-            return False
-        with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 - local URL
-            beans = json.load(response).get("beans") or [{}]
-        state = beans[0]
+        jmx = http_json(f"http://{self.host}:{self.http_port}/jmx?qry=Hadoop:service=NameNode,name=FSNamesystemState")
+        state = ((jmx or {}).get("beans") or [{}])[0]
         return state.get("NumLiveDataNodes") == self.datanodes and state.get("FSState") == "Operational"

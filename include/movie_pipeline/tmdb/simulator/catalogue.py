@@ -125,11 +125,6 @@ def iso_z(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def change_time(ts: float) -> str:
-    """A UTC timestamp in TMDB's change-item format, ``2026-07-01 12:00:00 UTC``."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 @dataclass(frozen=True)
 class Review:
     """A review as the simulator serves it, with the sentiment its text was written with."""
