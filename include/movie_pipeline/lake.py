@@ -9,7 +9,8 @@ Layout::
     <lake>/bronze/<entity>/interval_start=<YYYYmmddTHHMMSSZ>/part-00000.jsonl
     <lake>/bronze/<entity>/interval_start=.../_manifest.json
     <lake>/bronze/_rejects/interval_start=.../part-00000.jsonl
-    <lake>/silver/<table>/                (Parquet, rebuilt from bronze: movies, movie_snapshots, reviews, rejects)
+    <lake>/silver/<table>/                (Parquet, from bronze: movies, movie_snapshots, reviews, genres, rejects)
+    <lake>/silver/_state.json             (the bronze partitions silver was built from)
     <lake>/gold/<view>/                   (Parquet, from silver: movie_summary, genre_monthly, trending, ...)
     <lake>/_staging/<run id>/...        (in-progress writes, renamed into place when complete)
     <lake>/_trash/<run id>/...          (replaced partitions, deleted after the swap)
@@ -25,13 +26,15 @@ from fsspec import AbstractFileSystem
 
 from movie_pipeline.intervals import Interval
 
-SILVER_TABLES = ("movies", "movie_snapshots", "reviews", "rejects")
+SILVER_TABLES = ("movies", "movie_snapshots", "reviews", "genres", "rejects")
 GOLD_VIEWS = ("movie_summary", "genre_monthly", "trending", "sentiment_daily", "year_stats")
 # Bronze entities, one per kind of TMDB response the ingestion records.
 BRONZE_ENTITIES = ("genres", "discover", "changes", "trending", "movie_details", "movie_reviews")
 REJECTS = "_rejects"
 PART_FILE = "part-00000.jsonl"
 MANIFEST_FILE = "_manifest.json"
+# Which bronze partitions a layer was built from (see spark_jobs/silver_plan.py).
+STATE_FILE = "_state.json"
 
 
 @dataclass(frozen=True)

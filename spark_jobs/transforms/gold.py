@@ -4,10 +4,10 @@ Columns (every view):
 
 movie_summary    movie_id, title, release_date, genres, original_language, status, runtime_min,
                  budget_usd, revenue_usd (null = unknown), popularity, vote_average, vote_count (the
-                 latest snapshot), as_of (its fetch time), review_count, positive_reviews,
+                 latest snapshot), as_of (the end of the data interval it was observed in), review_count, positive_reviews,
                  neutral_reviews, negative_reviews, mean_sentiment (mean VADER compound, null without
                  reviews), popularity_velocity_7d / _30d / _90d (popularity change per day since the
-                 latest snapshot at least N days older; null when there is none)
+                 latest snapshot observed at least N days earlier; null when there is none)
 genre_monthly    genre, release_month (first day of the month), movies, vote_weighted_rating
                  (sum(vote_average * vote_count) / sum(vote_count)), votes, mean_popularity,
                  mean_sentiment (over the genre's reviews), revenue_usd, budget_usd (sums over movies
@@ -40,17 +40,17 @@ def _sentiment_counts() -> list[Column]:
 
 def popularity_velocity(movies: DataFrame, snapshots: DataFrame) -> DataFrame:
     """movie_id -> popularity change per day over each window, from the snapshot time series."""
-    latest = movies.select("movie_id", F.col("popularity").alias("latest_popularity"), F.col("fetched_at").alias("as_of"))
+    latest = movies.select("movie_id", F.col("popularity").alias("latest_popularity"), F.col("observed_at").alias("as_of"))
     result = latest
     for days in VELOCITY_WINDOWS:
         cutoff = F.col("as_of") - F.make_dt_interval(F.lit(days))
-        baseline_rank = Window.partitionBy("movie_id").orderBy(F.col("fetched_at").desc())
+        baseline_rank = Window.partitionBy("movie_id").orderBy(F.col("observed_at").desc())
         baseline = (
             snapshots.join(latest, "movie_id")
-            .where(F.col("fetched_at") <= cutoff)
+            .where(F.col("observed_at") <= cutoff)
             .withColumn("rank", F.row_number().over(baseline_rank))
             .where("rank = 1")
-            .select("movie_id", F.col("popularity").alias("base_popularity"), F.col("fetched_at").alias("base_at"))
+            .select("movie_id", F.col("popularity").alias("base_popularity"), F.col("observed_at").alias("base_at"))
         )
         elapsed_days = (F.col("as_of").cast("double") - F.col("base_at").cast("double")) / 86400.0
         velocity = F.when(F.col("base_at").isNotNull(), (F.col("latest_popularity") - F.col("base_popularity")) / elapsed_days)

@@ -1,8 +1,14 @@
 """bronze -> silver: pure DataFrame -> DataFrame transforms (reading and writing live in the entrypoint).
 
-Bronze lines arrive as ``(value, source_partition)``: ``value`` is one JSON envelope line,
-``source_partition`` where it was read from. Every record either becomes a typed silver row or a
-``rejects`` row with its reason; nothing is dropped silently.
+Bronze lines arrive as ``(value, source_partition, observed_at)``: ``value`` is one JSON envelope
+line, ``source_partition`` where it was read from and ``observed_at`` the end of the data interval
+it was fetched for. Every record either becomes a typed silver row or a ``rejects`` row with its
+reason; nothing is dropped silently.
+
+Time: "latest" means the latest data interval first (``observed_at``), then the latest fetch
+within it. Re-running an old interval therefore never makes its (older) records current again,
+and the time series is indexed by the interval, so a backfill gives the same silver as the
+scheduled runs did.
 
 Sentiment labels use VADER's standard thresholds on the compound score: >= 0.05 positive,
 <= -0.05 negative, neutral in between.
@@ -35,10 +41,11 @@ def _timestamp(column: Column) -> Column:
 
 def parse_envelopes(lines: DataFrame) -> DataFrame:
     """Bronze lines -> envelope columns (``fetched_at`` as a timestamp) plus ``raw`` and the source."""
-    parsed = lines.select(F.col("value").alias("raw"), "source_partition", F.from_json("value", schemas.ENVELOPE).alias("e"))
+    parsed = lines.select(F.col("value").alias("raw"), "source_partition", "observed_at", F.from_json("value", schemas.ENVELOPE).alias("e"))
     return parsed.select(
         "raw",
         "source_partition",
+        "observed_at",
         _timestamp(F.col("e.fetched_at")).alias("fetched_at"),
         F.col("e.endpoint").alias("endpoint"),
         F.col("e.status").alias("status"),
@@ -62,12 +69,13 @@ def _rejects(records: DataFrame, entity: str) -> DataFrame:
 def movie_details(envelopes: DataFrame) -> tuple[DataFrame, DataFrame]:
     """Typed ``/movie/{id}`` responses and tombstones (status 404) -> (details, rejects).
 
-    ``details`` has ``movie_id``, ``fetched_at``, ``is_tombstone`` and the payload as ``d``.
+    ``details`` has ``movie_id``, ``observed_at``, ``fetched_at``, ``is_tombstone`` and the payload as ``d``.
     """
     requested = F.get_json_object("params", "$.movie_id").cast("long")
     typed = envelopes.select(
         "raw",
         "source_partition",
+        "observed_at",
         "fetched_at",
         "status",
         requested.alias("requested_id"),
@@ -99,6 +107,7 @@ def movie_details(envelopes: DataFrame) -> tuple[DataFrame, DataFrame]:
     valid = checked.where(F.col("reason").isNull() & (tombstone | F.col("d.id").isNotNull()))
     details = valid.select(
         F.coalesce(F.col("d.id"), F.col("requested_id")).alias("movie_id"),
+        "observed_at",
         "fetched_at",
         tombstone.alias("is_tombstone"),
         "d",
@@ -109,20 +118,27 @@ def movie_details(envelopes: DataFrame) -> tuple[DataFrame, DataFrame]:
 
 def genre_names(envelopes: DataFrame) -> DataFrame:
     """The genre list (id -> name), the latest answer winning."""
-    genres = envelopes.select("fetched_at", F.explode(F.from_json("payload", schemas.GENRE_LIST)["genres"]).alias("g"))
-    latest = Window.partitionBy("genre_id").orderBy(F.col("fetched_at").desc())
+    genres = envelopes.select(
+        "observed_at", "fetched_at", F.explode(F.from_json("payload", schemas.GENRE_LIST)["genres"]).alias("g")
+    )
+    latest = Window.partitionBy("genre_id").orderBy(F.col("observed_at").desc(), F.col("fetched_at").desc())
     return (
-        genres.select(F.col("g.id").alias("genre_id"), F.col("g.name").alias("genre_name"), "fetched_at")
+        genres.select(F.col("g.id").alias("genre_id"), F.col("g.name").alias("genre_name"), "observed_at", "fetched_at")
         .withColumn("rank", F.row_number().over(latest))
         .where("rank = 1")
         .select("genre_id", "genre_name")
     )
 
 
+def latest_details(details: DataFrame) -> DataFrame:
+    """The latest record per movie (a tombstone included): latest interval, then latest fetch."""
+    latest = Window.partitionBy("movie_id").orderBy(F.col("observed_at").desc(), F.col("fetched_at").desc(), F.col("is_tombstone").desc())
+    return details.withColumn("rank", F.row_number().over(latest)).where("rank = 1").drop("rank")
+
+
 def movies_current(details: DataFrame, genres: DataFrame) -> DataFrame:
-    """Current state per movie: the latest snapshot by ``fetched_at`` wins; a latest tombstone removes it."""
-    latest = Window.partitionBy("movie_id").orderBy(F.col("fetched_at").desc(), F.col("is_tombstone").desc())
-    current = details.withColumn("rank", F.row_number().over(latest)).where("rank = 1 AND NOT is_tombstone")
+    """Current state per movie: the latest record wins; a latest tombstone removes the movie."""
+    current = latest_details(details).where(~F.col("is_tombstone"))
     genre_map = F.map_from_entries(F.collect_list(F.struct("genre_id", "genre_name")))
     lookup = genres.agg(genre_map.alias("genre_map"))
     cast = F.filter(F.coalesce(F.col("d.credits.cast"), F.array()), lambda c: c["order"] < TOP_CAST)
@@ -147,23 +163,40 @@ def movies_current(details: DataFrame, genres: DataFrame) -> DataFrame:
             "directors"
         ),
         F.transform(F.coalesce(F.col("d.keywords.keywords"), F.array()), lambda k: k["name"]).alias("keywords"),
+        F.col("observed_at"),
         F.col("fetched_at"),
     )
 
 
+def merge_movies(existing: DataFrame, new_details: DataFrame, genres: DataFrame) -> DataFrame:
+    """``movies`` after an interval newer than every one in ``existing``: its latest records replace
+    (or, as tombstones, remove) the movies they name; the others stay as they are."""
+    latest = latest_details(new_details)
+    kept = existing.join(latest.select("movie_id"), "movie_id", "left_anti")
+    return kept.unionByName(movies_current(latest, genres))
+
+
 def movie_snapshots(details: DataFrame) -> DataFrame:
-    """The metric time series: one row per movie and fetch."""
+    """The metric time series: one row per movie and data interval (its latest fetch in the interval)."""
+    latest_fetch = Window.partitionBy("movie_id", "observed_at").orderBy(F.col("fetched_at").desc())
     return (
         details.where(~F.col("is_tombstone"))
+        .withColumn("rank", F.row_number().over(latest_fetch))
+        .where("rank = 1")
         .select(
             "movie_id",
+            "observed_at",
             "fetched_at",
             F.col("d.popularity").alias("popularity"),
             F.col("d.vote_average").alias("vote_average"),
             F.col("d.vote_count").alias("vote_count"),
         )
-        .dropDuplicates(["movie_id", "fetched_at"])
     )
+
+
+def merge_snapshots(existing: DataFrame, new: DataFrame) -> DataFrame:
+    """The time series plus a newer interval's snapshots."""
+    return existing.unionByName(new)
 
 
 @pandas_udf(DoubleType())
@@ -179,21 +212,28 @@ def sentiment_label(compound: Column) -> Column:
     return F.when(compound >= POSITIVE_THRESHOLD, "positive").when(compound <= NEGATIVE_THRESHOLD, "negative").otherwise("neutral")
 
 
-def reviews(details: DataFrame, review_pages: DataFrame) -> tuple[DataFrame, DataFrame]:
+def known_movies(details: DataFrame) -> DataFrame:
+    """movie_id of every movie with at least one valid (non-tombstone) details record."""
+    return details.where(~F.col("is_tombstone")).select("movie_id").distinct()
+
+
+def reviews(details: DataFrame, review_pages: DataFrame, known: DataFrame | None = None) -> tuple[DataFrame, DataFrame]:
     """Reviews from the details' first page and the further pages -> (reviews, rejects).
 
+    ``known`` (default: the movies of ``details``) are the movies a review may belong to.
     Deduplicated by review id (the latest ``updated_at`` wins), scored with VADER.
     """
     from_details = details.where(~F.col("is_tombstone")).select(
-        "movie_id", "fetched_at", "source_partition", F.explode(F.col("d.reviews.results")).alias("review_json")
+        "movie_id", "observed_at", "fetched_at", "source_partition", F.explode(F.col("d.reviews.results")).alias("review_json")
     )
     pages = review_pages.select(
         F.get_json_object("params", "$.movie_id").cast("long").alias("movie_id"),
+        "observed_at",
         "fetched_at",
         "source_partition",
         F.explode(F.from_json("payload", schemas.REVIEW_PAGE)["results"]).alias("review_json"),
     )
-    known = details.select("movie_id").distinct().withColumn("known", F.lit(True))
+    known = (known if known is not None else known_movies(details)).withColumn("known", F.lit(True))
     parsed = (
         from_details.unionByName(pages)
         .join(known, "movie_id", "left")
@@ -213,26 +253,29 @@ def reviews(details: DataFrame, review_pages: DataFrame) -> tuple[DataFrame, Dat
             ),
         ),
     )
-    latest = Window.partitionBy("review_id").orderBy(F.col("updated_at").desc(), F.col("fetched_at").desc())
-    valid = (
-        checked.where(F.col("reason").isNull())
-        .select(
-            F.col("r.id").alias("review_id"),
-            "movie_id",
-            F.col("r.author").alias("author"),
-            F.col("r.author_details.rating").alias("author_rating"),
-            F.col("r.content").alias("content"),
-            "created_at",
-            "updated_at",
-            "fetched_at",
-        )
-        .withColumn("rank", F.row_number().over(latest))
-        .where("rank = 1")
-        .drop("rank")
+    valid = checked.where(F.col("reason").isNull()).select(
+        F.col("r.id").alias("review_id"),
+        "movie_id",
+        F.col("r.author").alias("author"),
+        F.col("r.author_details.rating").alias("author_rating"),
+        F.col("r.content").alias("content"),
+        "created_at",
+        "updated_at",
+        "observed_at",
+        "fetched_at",
+    )
+    scored = (
+        latest_reviews(valid)
         .withColumn("sentiment_compound", vader_compound(F.col("content")))
         .withColumn("sentiment_label", sentiment_label(F.col("sentiment_compound")))
     )
     rejects = checked.where(F.col("reason").isNotNull()).select(
         F.lit("reviews").alias("source_entity"), "source_partition", "reason", F.col("review_json").alias("raw")
     )
-    return valid, rejects
+    return scored, rejects
+
+
+def latest_reviews(reviews: DataFrame) -> DataFrame:
+    """One row per review id: the latest ``updated_at``, then the latest interval and fetch."""
+    latest = Window.partitionBy("review_id").orderBy(F.col("updated_at").desc(), F.col("observed_at").desc(), F.col("fetched_at").desc())
+    return reviews.withColumn("rank", F.row_number().over(latest)).where("rank = 1").drop("rank")

@@ -38,8 +38,9 @@ def silver(spark):
                 [],
                 [],
                 AS_OF,
+                AS_OF,
             ),
-            (2, "B", "B", "fr", "", "Released", date(2001, 5, 20), None, None, None, 10.0, 6.0, 300, [18], ["Drama"], [], [], [], AS_OF),
+            (2, "B", "B", "fr", "", "Released", date(2001, 5, 20), None, None, None, 10.0, 6.0, 300, [18], ["Drama"], [], [], [], AS_OF, AS_OF),
         ],
         schema=MOVIES,
     )
@@ -50,7 +51,7 @@ def silver(spark):
             (1, datetime(2026, 10, 1), 5.0, 7.0, 50),
             (2, AS_OF, 10.0, 6.0, 300),
         ],
-        "movie_id long, fetched_at timestamp, popularity double, vote_average double, vote_count long",
+        "movie_id long, observed_at timestamp, popularity double, vote_average double, vote_count long",
     )
     reviews = spark.createDataFrame(
         [("r1", 1, datetime(2026, 11, 1, 9), 0.8, "positive"), ("r2", 1, datetime(2026, 11, 1, 17), -0.6, "negative")], REVIEWS

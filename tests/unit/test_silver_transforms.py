@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 from pyspark.testing import assertDataFrameEqual
@@ -11,6 +11,7 @@ from pyspark.testing import assertDataFrameEqual
 from spark_jobs.transforms import silver
 
 PARTITION = "interval_start=20261120T000000Z"
+OBSERVED = datetime(2026, 11, 20, 4)  # the end of PARTITION's interval
 
 
 def envelope(
@@ -47,8 +48,14 @@ def details_payload(movie_id: int, **overrides) -> dict:
     return payload
 
 
-def lines(spark, *values: str):
-    return spark.createDataFrame([(v, PARTITION) for v in values], "value string, source_partition string")
+def lines(spark, *values: str, partition: str = PARTITION, observed: datetime = OBSERVED):
+    return spark.createDataFrame([(v, partition, observed) for v in values], "value string, source_partition string, observed_at timestamp")
+
+
+def interval_lines(spark, hours: int, *values: str):
+    """Lines of the 4-hour interval starting ``hours`` after PARTITION's."""
+    start = datetime(2026, 11, 20) + timedelta(hours=hours)
+    return lines(spark, *values, partition=f"interval_start={start:%Y%m%dT%H%M%SZ}", observed=start + timedelta(hours=4))
 
 
 @pytest.fixture
@@ -58,12 +65,18 @@ def genres(spark):
 
 
 def test_latest_snapshot_wins_and_a_later_tombstone_removes_the_movie(spark, genres):
-    bronze = lines(
+    bronze = interval_lines(
         spark,
+        0,
         envelope(details_payload(5, vote_count=40), {"movie_id": 5}, fetched_at="2026-11-20T01:00:00.000Z"),
-        envelope(details_payload(5, vote_count=45, popularity=13.0), {"movie_id": 5}, fetched_at="2026-11-20T05:00:00.000Z"),
         envelope(details_payload(8), {"movie_id": 8}, fetched_at="2026-11-20T01:00:00.000Z"),
-        envelope({"success": False, "status_code": 34}, {"movie_id": 8}, status=404, fetched_at="2026-11-20T06:00:00.000Z"),
+    ).unionByName(
+        interval_lines(
+            spark,
+            4,
+            envelope(details_payload(5, vote_count=45, popularity=13.0), {"movie_id": 5}, fetched_at="2026-11-20T05:00:00.000Z"),
+            envelope({"success": False, "status_code": 34}, {"movie_id": 8}, status=404, fetched_at="2026-11-20T06:00:00.000Z"),
+        )
     )
     details, rejects = silver.movie_details(silver.parse_envelopes(bronze))
     assert rejects.count() == 0
@@ -71,18 +84,53 @@ def test_latest_snapshot_wins_and_a_later_tombstone_removes_the_movie(spark, gen
         [
             (
                 5, "Movie 5", "Movie 5", "en", "", "Released", date(2001, 5, 4), None, 1000, None, 13.0, 7.0, 45,
-                [18, 35], ["Drama", "Comedy"], ["A First", "B Second"], ["D Director"], ["harbor"], datetime(2026, 11, 20, 5),
+                [18, 35], ["Drama", "Comedy"], ["A First", "B Second"], ["D Director"], ["harbor"], datetime(2026, 11, 20, 8),
+                datetime(2026, 11, 20, 5),
             )
         ],
         schema=silver.schemas.MOVIES,
     )  # fmt: skip
     assertDataFrameEqual(silver.movies_current(details, genres), expected, checkRowOrder=False)
-    snapshots = silver.movie_snapshots(details).orderBy("movie_id", "fetched_at")
+    snapshots = silver.movie_snapshots(details).orderBy("movie_id", "observed_at")
     assert [tuple(r) for r in snapshots.collect()] == [
-        (5, datetime(2026, 11, 20, 1), 12.5, 7.0, 40),
-        (5, datetime(2026, 11, 20, 5), 13.0, 7.0, 45),
-        (8, datetime(2026, 11, 20, 1), 12.5, 7.0, 40),
+        (5, datetime(2026, 11, 20, 4), datetime(2026, 11, 20, 1), 12.5, 7.0, 40),
+        (5, datetime(2026, 11, 20, 8), datetime(2026, 11, 20, 5), 13.0, 7.0, 45),
+        (8, datetime(2026, 11, 20, 4), datetime(2026, 11, 20, 1), 12.5, 7.0, 40),
     ]
+
+
+def test_a_re_fetched_older_interval_does_not_override_a_newer_one(spark, genres):
+    newer = interval_lines(spark, 4, envelope(details_payload(5, vote_count=45), {"movie_id": 5}, fetched_at="2026-11-20T09:00:00.000Z"))
+    # interval 0 re-run later (a backfill): fetched after the newer interval, but observed for an older one
+    older = interval_lines(spark, 0, envelope(details_payload(5, vote_count=99), {"movie_id": 5}, fetched_at="2026-11-21T09:00:00.000Z"))
+    details, _ = silver.movie_details(silver.parse_envelopes(newer.unionByName(older)))
+    assert [r.vote_count for r in silver.movies_current(details, genres).collect()] == [45]
+
+
+def test_merging_a_newer_interval_equals_building_from_all_of_bronze(spark, genres):
+    first = interval_lines(
+        spark,
+        0,
+        envelope(details_payload(5, vote_count=40), {"movie_id": 5}),
+        envelope(details_payload(8), {"movie_id": 8}),
+        envelope(details_payload(9), {"movie_id": 9}),
+    )
+    second = interval_lines(
+        spark,
+        4,
+        envelope(details_payload(5, vote_count=45), {"movie_id": 5}, fetched_at="2026-11-20T05:00:00.000Z"),
+        envelope({"success": False, "status_code": 34}, {"movie_id": 8}, status=404, fetched_at="2026-11-20T05:00:00.000Z"),
+        envelope(details_payload(11), {"movie_id": 11}, fetched_at="2026-11-20T05:00:00.000Z"),
+    )
+    old, _ = silver.movie_details(silver.parse_envelopes(first))
+    new, _ = silver.movie_details(silver.parse_envelopes(second))
+    everything, _ = silver.movie_details(silver.parse_envelopes(first.unionByName(second)))
+    merged = silver.merge_movies(silver.movies_current(old, genres), new, genres)
+    assertDataFrameEqual(merged, silver.movies_current(everything, genres), checkRowOrder=False)
+    assert sorted(r.movie_id for r in merged.collect()) == [5, 9, 11]
+    assertDataFrameEqual(
+        silver.merge_snapshots(silver.movie_snapshots(old), silver.movie_snapshots(new)), silver.movie_snapshots(everything)
+    )
 
 
 @pytest.mark.parametrize(

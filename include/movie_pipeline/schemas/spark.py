@@ -121,6 +121,7 @@ MOVIES = StructType(
         StructField("top_cast", ArrayType(StringType())),
         StructField("directors", ArrayType(StringType())),
         StructField("keywords", ArrayType(StringType())),
+        StructField("observed_at", TimestampType()),
         StructField("fetched_at", TimestampType()),
     ]
 )
