@@ -118,9 +118,7 @@ def movie_details(envelopes: DataFrame) -> tuple[DataFrame, DataFrame]:
 
 def genre_names(envelopes: DataFrame) -> DataFrame:
     """The genre list (id -> name), the latest answer winning."""
-    genres = envelopes.select(
-        "observed_at", "fetched_at", F.explode(F.from_json("payload", schemas.GENRE_LIST)["genres"]).alias("g")
-    )
+    genres = envelopes.select("observed_at", "fetched_at", F.explode(F.from_json("payload", schemas.GENRE_LIST)["genres"]).alias("g"))
     latest = Window.partitionBy("genre_id").orderBy(F.col("observed_at").desc(), F.col("fetched_at").desc())
     return (
         genres.select(F.col("g.id").alias("genre_id"), F.col("g.name").alias("genre_name"), "observed_at", "fetched_at")
