@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 LOCAL := .local
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup setup-system check-java lint format test test-unit test-dags test-integration demo bench lock clean stack-up stack-down stack-status
+.PHONY: help setup setup-system check-java lint format test test-unit test-dags test-integration demo bench ui-tour lock clean stack-up stack-down stack-status
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -54,8 +54,14 @@ test-integration: setup
 demo: setup ## start the TMDB simulator, ingest a full and an incremental interval, say where to look
 	$(BIN)/python -m movie_pipeline.demo
 
-bench: setup ## ingestion throughput and local stack start/memory -> bench/results/latest.json
+ui-tour: setup ## backfill movie_batch on the stack's Airflow via its REST API, then screenshot the UI into docs/screenshots
+	@command -v chromium >/dev/null || { [ "$$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } || { echo "install Chromium: sudo apt-get install -y chromium"; exit 1; }
+	@$(BIN)/python -c 'import playwright' 2>/dev/null || $(BIN)/uv pip install --python $(BIN)/python --quiet playwright==1.65.2
+	$(BIN)/python scripts/ui_tour.py
+
+bench: setup ## ingestion throughput, batch layer timings, local stack start/memory -> bench/results/latest.json
 	$(BIN)/python bench/ingest_bench.py
+	$(BIN)/python bench/batch_bench.py
 	$(BIN)/python bench/stack_bench.py
 
 stack-up: setup ## start the local stack (PostgreSQL, Airflow, Redis, Kafka, MongoDB protocol)

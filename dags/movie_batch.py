@@ -7,14 +7,29 @@ Every 4 hours (UTC), for the run's data interval `[data_interval_start, data_int
    TMDB lists as changed on the interval's days, each hydrated with credits, keywords, reviews and
    release dates. Re-running a run replaces its interval's bronze partitions, so retries and
    backfills (`airflow backfill create --dag-id movie_batch --from-date ... --to-date ...`) are safe.
-2. **bronze_to_silver** (Spark, `spark_default` connection): silver `movies`, `movie_snapshots`,
-   `reviews` (VADER sentiment) and `rejects` (every unusable record with its reason), rebuilt
-   from bronze and swapped in by rename.
-3. **silver_to_gold** (Spark): the gold views `movie_summary`, `genre_monthly`, `trending`,
+2. **validate_bronze**: the bronze checkpoint (Great Expectations) on the interval's bronze.
+3. **bronze_to_silver** (Spark, `spark_default` connection): silver `movies`, `movie_snapshots`,
+   `reviews` (VADER sentiment), `genres` and `rejects` (every unusable record with its reason).
+   A scheduled run merges just its new interval; a re-run or a backfill of an older interval
+   rebuilds silver from all of bronze (same result; see `spark_jobs/silver_plan.py`).
+4. **validate_silver**: the silver checkpoint.
+5. **silver_to_gold** (Spark): the gold views `movie_summary`, `genre_monthly`, `trending`,
    `sentiment_daily`, `year_stats` (columns documented in `spark_jobs/transforms/gold.py`).
+6. **validate_gold**: the gold checkpoint; on success it updates the gold **Assets** with
+   event metadata (rows, silver rejects, data-quality pass rate, report link).
+
+**Data quality**: a failed *critical* expectation fails its validate task (and the run); the
+others are logged as warnings. Every validate task logs the link to the run's report; the
+**Data quality** page of the UI (menu, and a tab on each run) lists the reports.
+
+**Backfill** a date range from the UI (*Trigger* > *Backfill*) or with
+`airflow backfill create --dag-id movie_batch --from-date 2026-11-20T00:00:00Z --to-date 2026-11-22T00:00:00Z`.
+Runs execute one at a time in order. Every task replaces only its own interval's output (or
+rebuilds derived tables), so re-running any run or range gives the same result.
 
 A manual run without a logical date ingests the latest complete 4-hour interval before it was
-triggered. TMDB settings come from the connection `tmdb_default`; the lake from `LAKE_URI`.
+triggered. TMDB settings come from the connection `tmdb_default`; the lake from `LAKE_URI`;
+reports go to `DATA_QUALITY_DIR`.
 """
 
 from __future__ import annotations
@@ -28,6 +43,7 @@ from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOpe
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
 import spark_jobs
+from movie_pipeline.assets import GOLD_ASSETS
 
 SPARK_JOBS = Path(spark_jobs.__file__).parent  # installed with the project's package
 
@@ -50,6 +66,27 @@ def movie_batch():
 
         return extract_to_bronze(context)
 
+    @task
+    def validate_bronze(**context) -> dict:
+        """Great Expectations on the interval's bronze."""
+        from movie_pipeline.tasks import validate_bronze
+
+        return validate_bronze(context)
+
+    @task
+    def validate_silver(**context) -> dict:
+        """Great Expectations on silver."""
+        from movie_pipeline.tasks import validate_tables
+
+        return validate_tables(context, "silver")
+
+    @task(outlets=list(GOLD_ASSETS.values()))
+    def validate_gold(**context) -> dict:
+        """Great Expectations on gold; then the gold Assets' events, with metadata."""
+        from movie_pipeline.tasks import publish_gold, validate_tables
+
+        return publish_gold(context, validate_tables(context, "gold"))
+
     def spark_step(job: str) -> SparkSubmitOperator:
         return SparkSubmitOperator(
             task_id=job,
@@ -61,7 +98,14 @@ def movie_batch():
             name=f"movie_batch.{job}",
         )
 
-    extract() >> spark_step("bronze_to_silver") >> spark_step("silver_to_gold")
+    (
+        extract()
+        >> validate_bronze()
+        >> spark_step("bronze_to_silver")
+        >> validate_silver()
+        >> spark_step("silver_to_gold")
+        >> validate_gold()
+    )
 
 
 movie_batch()

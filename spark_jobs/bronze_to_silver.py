@@ -74,7 +74,13 @@ def merge_into_silver(spark: SparkSession, lake: Lake, new: list[BronzePartition
 
 
 def run(spark: SparkSession, lake_uri: str, run_id: str, full: bool = False) -> dict[str, int]:
-    lake = Lake(lake_uri)
+    try:
+        return _update_silver(spark, Lake(lake_uri), run_id, full)
+    finally:
+        spark.catalog.clearCache()  # a cached plan over the same paths would serve the old data to a later run
+
+
+def _update_silver(spark: SparkSession, lake: Lake, run_id: str, full: bool) -> dict[str, int]:
     state = read_state(spark, lake, "silver")
     bronze = bronze_partitions(spark, lake, built_partitions(state))
     plan = plan_silver(bronze, state, full)

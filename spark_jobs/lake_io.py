@@ -24,6 +24,15 @@ def _exists(spark: SparkSession, pattern: str) -> bool:
     return bool(fs.globStatus(path))
 
 
+def _read_text(spark: SparkSession, fs, path) -> str:
+    """A small file's text, read on the driver (Spark's file sources skip ``_``-files like ours)."""
+    stream = fs.open(path)
+    try:
+        return spark.sparkContext._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
+    finally:
+        stream.close()
+
+
 def bronze_partitions(spark: SparkSession, lake: Lake, known: dict[str, BronzePartition] | None = None) -> list[BronzePartition]:
     """Every committed bronze partition, found by its manifest (written last, at commit).
 
@@ -42,11 +51,7 @@ def bronze_partitions(spark: SparkSession, lake: Lake, known: dict[str, BronzePa
         if cached is not None and cached.version == version:
             found.append(cached)
             continue
-        stream = fs.open(path)
-        try:
-            manifest = json.loads(spark.sparkContext._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
-        finally:
-            stream.close()
+        manifest = json.loads(_read_text(spark, fs, path))
         found.append(BronzePartition(entity, partition, manifest["interval_end"], version))
     return sorted(found)
 
@@ -72,10 +77,8 @@ def read_table(spark: SparkSession, lake: Lake, layer: str, name: str) -> DataFr
 
 def read_state(spark: SparkSession, lake: Lake, layer: str) -> dict | None:
     """The layer's state file (None when absent)."""
-    uri = lake.spark_uri(layer, STATE_FILE)
-    if not _exists(spark, uri):
-        return None
-    return json.loads(spark.read.text(uri, wholetext=True).first().value)
+    fs, path = _filesystem(spark, lake.spark_uri(layer, STATE_FILE))
+    return json.loads(_read_text(spark, fs, path)) if fs.exists(path) else None
 
 
 def write_state(spark: SparkSession, lake: Lake, layer: str, state: dict | None) -> None:

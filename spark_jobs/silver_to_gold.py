@@ -31,7 +31,10 @@ def build_gold(spark: SparkSession, lake: Lake) -> dict[str, DataFrame]:
 
 def run(spark: SparkSession, lake_uri: str, run_id: str) -> dict[str, int]:
     lake = Lake(lake_uri)
-    return replace_tables(spark, lake, "gold", build_gold(spark, lake), run_id)
+    try:
+        return replace_tables(spark, lake, "gold", build_gold(spark, lake), run_id)
+    finally:
+        spark.catalog.clearCache()  # a cached plan over the same paths would serve the old data to a later run
 
 
 def main(argv: list[str] | None = None) -> int:

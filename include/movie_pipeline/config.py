@@ -10,6 +10,8 @@
 | TMDB_TIMEOUT       | 10                               | seconds before a request is abandoned     |
 | TMDB_MAX_RETRIES   | 6                                | retries of a timeout / 5xx / lost connection |
 | LAKE_URI           | file://<repo>/.local/lake        | base URI of the data lake                 |
+| DATA_QUALITY_DIR   | <repo>/.local/quality            | GX context: validation results, Data Docs |
+| AIRFLOW_UI_URL     | http://localhost:8080            | where links to reports point              |
 
 Inside Airflow the connection ``tmdb_default`` supplies the same TMDB settings: ``host`` is the
 base URL, ``password`` the API key, and ``extra`` may hold ``read_token``, ``rate_limit``,
@@ -28,6 +30,8 @@ from movie_pipeline.errors import ConfigError
 REAL_TMDB_URL = "https://api.themoviedb.org/3"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_LAKE_URI = (PROJECT_ROOT / ".local" / "lake").as_uri()
+DEFAULT_QUALITY_DIR = PROJECT_ROOT / ".local" / "quality"
+DEFAULT_UI_URL = "http://localhost:8080"
 TMDB_CONN_ID = "tmdb_default"
 
 
@@ -68,6 +72,8 @@ class TmdbSettings:
 class Settings:
     tmdb: TmdbSettings = field(default_factory=TmdbSettings)
     lake_uri: str = DEFAULT_LAKE_URI
+    quality_dir: Path = DEFAULT_QUALITY_DIR
+    ui_url: str = DEFAULT_UI_URL
 
 
 def _number(env: Mapping[str, str], name: str, kind: type, default):
@@ -91,7 +97,12 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         timeout=_number(env, "TMDB_TIMEOUT", float, 10.0),
         max_retries=_number(env, "TMDB_MAX_RETRIES", int, 6),
     )
-    return Settings(tmdb=tmdb, lake_uri=env.get("LAKE_URI") or DEFAULT_LAKE_URI)
+    return Settings(
+        tmdb=tmdb,
+        lake_uri=env.get("LAKE_URI") or DEFAULT_LAKE_URI,
+        quality_dir=Path(env.get("DATA_QUALITY_DIR") or DEFAULT_QUALITY_DIR),
+        ui_url=(env.get("AIRFLOW_UI_URL") or DEFAULT_UI_URL).rstrip("/"),
+    )
 
 
 def settings_from_airflow(conn_id: str = TMDB_CONN_ID, env: Mapping[str, str] | None = None) -> Settings:

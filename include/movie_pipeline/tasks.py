@@ -60,5 +60,76 @@ def extract_to_bronze(context: dict[str, Any], full: bool = False) -> dict[str, 
     }
 
 
+def validate_bronze(context: dict[str, Any]) -> dict[str, Any]:
+    """Check the run's bronze interval (the bronze checkpoint)."""
+    from movie_pipeline.config import settings_from_env
+    from movie_pipeline.lake import Lake
+    from movie_pipeline.quality.tables import bronze_frames
+
+    settings = settings_from_env()
+    return _validate(context, "bronze", bronze_frames(Lake(settings.lake_uri), interval_for_run(context)))
+
+
+def validate_tables(context: dict[str, Any], layer: str) -> dict[str, Any]:
+    """Check every table of ``silver`` or ``gold`` (that layer's checkpoint)."""
+    from movie_pipeline.config import settings_from_env
+    from movie_pipeline.lake import Lake
+    from movie_pipeline.quality.tables import table_frames
+
+    return _validate(context, layer, table_frames(Lake(settings_from_env().lake_uri), layer))
+
+
+def publish_gold(context: dict[str, Any], quality: dict[str, Any]) -> dict[str, Any]:
+    """Validate gold, then attach rows, rejects and the data-quality pass rate to the gold Assets' events."""
+    import pyarrow.parquet as pq
+
+    from movie_pipeline.assets import GOLD_ASSETS
+    from movie_pipeline.config import settings_from_env
+    from movie_pipeline.lake import Lake
+
+    lake = Lake(settings_from_env().lake_uri)
+    silver_rejects = pq.read_table(lake.path("silver", "rejects"), columns=[], filesystem=lake.fs).num_rows
+    interval = interval_for_run(context)
+    for view, asset in GOLD_ASSETS.items():
+        context["outlet_events"][asset].extra = {
+            "rows": pq.read_table(lake.path("gold", view), columns=[], filesystem=lake.fs).num_rows,
+            "silver_rejects": silver_rejects,
+            "dq_pass_rate": quality["pass_rate"],
+            "dq_report": quality["report_url"],
+            "interval_start": interval.start.isoformat(),
+            "interval_end": interval.end.isoformat(),
+        }
+    return {**quality, "silver_rejects": silver_rejects}
+
+
+def _validate(context: dict[str, Any], layer: str, frames) -> dict[str, Any]:
+    from movie_pipeline.config import settings_from_env
+    from movie_pipeline.quality.checks import run_report_url, validate_layer
+
+    settings = settings_from_env()
+    dag_id, run_id = context["dag"].dag_id, context["run_id"]
+    report = validate_layer(settings.quality_dir, layer, frames, dag_id, run_id)
+    url = run_report_url(settings.ui_url, dag_id, run_id)
+    for line in report.lines():
+        log.info("%s", line)
+    log.info("data quality report of this run: %s", url)
+    if report.critical_failures:
+        from airflow.sdk.exceptions import AirflowFailException  # fail without retries: the data would not change
+
+        raise AirflowFailException(
+            f"{len(report.critical_failures)} critical expectation(s) failed in {layer}: "
+            + "; ".join(report.critical_failures)
+            + f" (report: {url})"
+        )
+    return {
+        "layer": layer,
+        "pass_rate": round(report.pass_rate, 4),
+        "evaluated": report.evaluated,
+        "warnings": sum(len(t.warnings) for t in report.tables),
+        "rows": {t.table: t.rows for t in report.tables},
+        "report_url": url,
+    }
+
+
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -8,13 +8,14 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 from movie_pipeline.airflow_settings import connection_env
 from movie_pipeline.bronze import read_partition
 from movie_pipeline.intervals import Interval
-from movie_pipeline.lake import Lake
+from movie_pipeline.lake import GOLD_VIEWS, Lake
 from movie_pipeline.tmdb.simulator import Faults
 from tests.bronze_truth import assert_bronze_matches, expected_ids
 from tests.conftest import API_KEY
@@ -34,6 +35,7 @@ def movie_batch(airflow_db, tmp_path, monkeypatch):
 
     lake_uri = (tmp_path / "lake").as_uri()
     monkeypatch.setenv("LAKE_URI", lake_uri)
+    monkeypatch.setenv("DATA_QUALITY_DIR", str(tmp_path / "quality"))
     dag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).get_dag("movie_batch")
     return dag, lake_uri
 
@@ -51,12 +53,12 @@ def silver_rows(lake_uri: str, table: str, layer: str = "silver") -> list[dict]:
     return pq.read_table(Lake(lake_uri).path(layer, table)).to_pylist()
 
 
-def extract_result(run) -> dict:
+def extract_result(run, task_id: str = "extract") -> dict:
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        row = session.query(XComModel).filter_by(dag_id=run.dag_id, run_id=run.run_id, task_id="extract", key="return_value").one()
+        row = session.query(XComModel).filter_by(dag_id=run.dag_id, run_id=run.run_id, task_id=task_id, key="return_value").one()
         return row.value if isinstance(row.value, dict) else json.loads(row.value)
 
 
@@ -88,6 +90,36 @@ def test_scheduled_runs_fill_bronze_with_the_ground_truth_despite_faults(movie_b
     assert deleted and not deleted & {r["movie_id"] for r in silver_rows(lake_uri, "movies")}, "tombstones remove movies from silver"
     assert sum(simulator.stats.by_status[s] for s in (429, 500, 502, 503, 504)) > 0, "faults were injected"
     assert_gold_matches_the_catalogue(lake_uri)
+    assert_quality_reported_and_gold_assets_updated(second, lake_uri)
+
+
+def gold_asset_events(run) -> dict[str, dict]:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = (
+            session.query(AssetModel.name, AssetEvent.extra)
+            .join(AssetEvent, AssetEvent.asset_id == AssetModel.id)
+            .filter(AssetEvent.source_run_id == run.run_id)
+            .all()
+        )
+    return {name: extra for name, extra in rows}
+
+
+def assert_quality_reported_and_gold_assets_updated(run, lake_uri: str) -> None:
+    from movie_pipeline.quality.checks import run_reports
+
+    quality = {layer: extract_result(run, f"validate_{layer}") for layer in ("bronze", "silver", "gold")}
+    assert all(q["evaluated"] > 0 and 0 < q["pass_rate"] <= 1 for q in quality.values())
+    assert quality["gold"]["report_url"].endswith(f"/data-quality/runs/movie_batch/{quote(run.run_id, safe='')}")
+    reports = run_reports(Path(os.environ["DATA_QUALITY_DIR"]), "movie_batch", run.run_id)
+    assert [r["layer"] for r in reports] == ["bronze", "silver", "gold"]
+    events = gold_asset_events(run)
+    assert set(events) == {f"gold.{view}" for view in GOLD_VIEWS}
+    summary = events["gold.movie_summary"]
+    assert summary["rows"] == len(silver_rows(lake_uri, "movie_summary", layer="gold")) > 0
+    assert summary["dq_pass_rate"] == quality["gold"]["pass_rate"] and summary["silver_rejects"] == 0
 
 
 def assert_gold_matches_the_catalogue(lake_uri: str) -> None:
@@ -109,14 +141,23 @@ def assert_gold_matches_the_catalogue(lake_uri: str) -> None:
     assert {r["release_year"]: r["movies"] for r in silver_rows(lake_uri, "year_stats", layer="gold")} == per_year
 
 
-def test_a_run_without_a_logical_date_ingests_the_latest_complete_interval(movie_batch, start_simulator, monkeypatch):
+def test_a_manual_run_ingests_the_latest_complete_interval_and_stays_green_with_bad_records(movie_batch, start_simulator, monkeypatch):
     dag, lake_uri = movie_batch
-    simulator = start_simulator(catalogue=CATALOGUE, rate_limit=1000, now=NOW)
+    simulator = start_simulator(catalogue=CATALOGUE, rate_limit=1000, now=NOW, faults=Faults(malformed=0.1), fault_seed=5)
     use_simulator(monkeypatch, simulator)
-    run = dag.test(logical_date=None, mark_success_pattern="bronze_to_silver|silver_to_gold")  # only extract matters here
-    assert run.state == "success"
+    run = dag.test(logical_date=None)
+    assert run.state == "success", "bad records are warnings, not critical failures"
     result = extract_result(run)
     interval = Interval.parse(result["interval_start"], result["interval_end"])
     assert interval.end - interval.start == timedelta(hours=4) and interval.end <= run.run_after
     assert run.run_after - interval.end < timedelta(hours=4)
-    assert len(read_partition(Lake(lake_uri), "movie_details", interval)) == result["movies"] + result["tombstones"] > 0
+    details = read_partition(Lake(lake_uri), "movie_details", interval)
+    assert len(details) >= result["movies"] + result["tombstones"] > 0, "every answer is kept, unusable ones too"
+
+    rejects = silver_rows(lake_uri, "rejects")
+    reasons = {r["reason"] for r in rejects}
+    assert rejects and all(r["raw"] and r["run_id"] == run.run_id for r in rejects)
+    assert len(reasons) >= 3, f"several kinds of bad record, each with its reason: {reasons}"
+    silver_report = extract_result(run, "validate_silver")
+    assert silver_report["rows"]["rejects"] == len(rejects) and silver_report["warnings"] >= 1 and silver_report["pass_rate"] < 1
+    assert gold_asset_events(run)["gold.movie_summary"]["silver_rejects"] == len(rejects)

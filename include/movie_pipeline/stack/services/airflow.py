@@ -97,6 +97,8 @@ def airflow_environment(settings: StackSettings) -> dict[str, str]:
         **os.environ,
         **connection_env(),
         "AIRFLOW_HOME": str(home),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # spark-submit of this venv, for the Spark tasks
+        "AIRFLOW_UI_URL": base_url,  # links to data-quality reports
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",

@@ -1,0 +1,126 @@
+"""Batch layer timings: bronze -> gold on catalogues of 10k and 100k movies (about 10 reviews each).
+
+For each size: the simulator (own process) serves TMDB as of 08:10 UTC and a full load of the
+[04:00, 08:00) interval fills bronze; silver and gold are then computed from scratch and timed
+(batch_<size>_s). For the largest size the simulator moves to 12:10, the next interval is ingested
+incrementally, and the incremental silver merge + gold is timed against the full recompute
+(batch_incremental_ratio), and the three Great Expectations checkpoints are timed against the
+full transform (gx_overhead_ratio; GX's one-off import is reported apart as gx_import_s).
+
+    make bench
+    python bench/batch_bench.py --sizes 10000      # one size only
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from ingest_bench import API_KEY, free_port
+from results import record
+
+from movie_pipeline.config import Settings, TmdbSettings
+from movie_pipeline.ingest import ingest
+from movie_pipeline.intervals import Interval
+from movie_pipeline.lake import Lake
+
+FIRST = Interval.parse("2026-11-20T04:00:00Z", "2026-11-20T08:00:00Z")
+SECOND = Interval.parse("2026-11-20T08:00:00Z", "2026-11-20T12:00:00Z")
+TARGETS = {"batch_incremental_ratio": "<= 0.25", "gx_overhead_ratio": "<= 0.5"}
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def ingest_interval(movies: int, interval: Interval, lake_uri: str) -> None:
+    port = free_port()
+    now = (interval.end + timedelta(minutes=10)).isoformat()
+    cli = str(Path(sys.executable).with_name("movie-pipeline"))
+    simulator = subprocess.Popen(
+        [cli, "tmdb-sim", "--port", str(port), "--movies", str(movies), "--rate-limit", "100000", "--now", now],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        if "serving" not in simulator.stdout.readline():
+            raise SystemExit("the simulator did not start")
+        tmdb = TmdbSettings(base_url=f"http://127.0.0.1:{port}/3", api_key=API_KEY, rate_limit=5000, concurrency=20)
+        started = time.monotonic()
+        summary = ingest(Settings(tmdb=tmdb, lake_uri=lake_uri), interval)
+        log(
+            f"  ingested {interval} ({summary.mode}): {summary.movies} movies, {summary.requests} requests in {time.monotonic() - started:.0f} s"
+        )
+    finally:
+        simulator.terminate()
+        simulator.wait(timeout=10)
+
+
+def timed(label: str, action, *args, **kwargs) -> float:
+    started = time.monotonic()
+    result = action(*args, **kwargs)
+    seconds = time.monotonic() - started
+    log(f"  {label}: {seconds:.1f} s {result if isinstance(result, dict) else ''}")
+    return seconds
+
+
+def transform(spark, lake_uri: str, run_id: str, full: bool) -> dict[str, int]:
+    from spark_jobs import bronze_to_silver, silver_to_gold
+
+    return {**bronze_to_silver.run(spark, lake_uri, run_id, full=full), **silver_to_gold.run(spark, lake_uri, run_id)}
+
+
+def validate_all(lake_uri: str, quality_dir: Path) -> None:
+    from movie_pipeline.quality.checks import validate_layer
+    from movie_pipeline.quality.tables import bronze_frames, table_frames
+
+    lake = Lake(lake_uri)
+    validate_layer(quality_dir, "bronze", bronze_frames(lake, SECOND), "bench", "run")
+    for layer in ("silver", "gold"):
+        validate_layer(quality_dir, layer, table_frames(lake, layer), "bench", "run")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000], help="catalogue sizes (movies)")
+    args = parser.parse_args()
+
+    from pyspark.sql import SparkSession
+
+    spark = (
+        SparkSession.builder.master("local[*]")
+        .appName("batch-bench")
+        .config("spark.driver.memory", "6g")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    figures: dict[str, float] = {}
+    for size in args.sizes:
+        with tempfile.TemporaryDirectory(prefix="batch-bench-") as work:
+            lake_uri = (Path(work) / "lake").as_uri()
+            log(f"catalogue of {size} movies")
+            ingest_interval(size, FIRST, lake_uri)
+            full = timed("bronze -> silver -> gold, from scratch", transform, spark, lake_uri, "full", full=True)
+            figures[f"batch_{size // 1000}k_s"] = round(full, 1)
+            if size != max(args.sizes):
+                continue
+            ingest_interval(size, SECOND, lake_uri)
+            incremental = timed("the next interval, incrementally", transform, spark, lake_uri, "next", full=False)
+            figures["batch_incremental_ratio"] = round(incremental / full, 3)
+            gx_import = timed("import great_expectations", __import__, "great_expectations")
+            checks = timed("bronze, silver and gold checkpoints", validate_all, lake_uri, Path(work) / "quality")
+            figures["gx_import_s"] = round(gx_import, 1)
+            figures["gx_overhead_ratio"] = round(checks / full, 3)
+    spark.stop()
+    record(figures, TARGETS)
+
+
+if __name__ == "__main__":
+    main()
