@@ -96,6 +96,7 @@ def movie_batch():
             env_vars={"PYSPARK_PYTHON": sys.executable},  # workers need the project's environment (VADER, pandas)
             conf={"spark.sql.session.timeZone": "UTC", "spark.ui.enabled": "false"},
             name=f"movie_batch.{job}",
+            max_active_tis_per_dag=1,  # one writer of a layer at a time, across scheduled and backfill runs
         )
 
     (

@@ -80,6 +80,7 @@ def screenshots(api: Api, run_id: str) -> list[Path]:
         page.fill("input[name=username]", "admin")
         page.fill("input[name=password]", api.password)
         page.keyboard.press("Enter")
+        page.wait_for_url(lambda url: "/auth/login" not in url, timeout=30_000)
         page.wait_for_load_state("networkidle")
         views = {
             "backfill-runs.png": f"{api.base}/dags/movie_batch/runs",
@@ -107,12 +108,21 @@ def main() -> None:
     parser.add_argument("--from-date", default="2026-11-26T00:00:00Z", help="first logical date of the backfill")
     parser.add_argument("--intervals", type=int, default=3, help="4-hour intervals to backfill")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the backfill")
+    parser.add_argument("--screenshots-only", action="store_true", help="photograph the runs of an earlier tour")
     args = parser.parse_args()
     start = parse_instant(args.from_date)
     end = start + timedelta(hours=4) * (args.intervals - 1)
 
     settings = StackSettings.from_env()
     manager.up(settings, ["airflow"])
+    if args.screenshots_only:
+        api = Api(settings)
+        runs = [r for r in api("/api/v2/dags/movie_batch/dagRuns?limit=100")["dag_runs"] if r["run_type"] == "backfill"]
+        if not runs:
+            raise SystemExit("no backfill runs of movie_batch yet: run `make ui-tour` without --screenshots-only")
+        for path in screenshots(api, runs[0]["dag_run_id"]):
+            print(f"  screenshot: {path.relative_to(PROJECT_ROOT)}")
+        return
     simulator = subprocess.Popen(
         [str(BIN / "movie-pipeline"), "tmdb-sim", "--movies", "600", "--rate-limit", "100"], stdout=subprocess.PIPE
     )

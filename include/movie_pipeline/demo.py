@@ -4,7 +4,7 @@
 2. ingests the previous 4-hour interval with a full load (the ``movie-pipeline ingest`` CLI);
 3. runs the ``movie_batch`` DAG in Airflow (``airflow dags test``) for the latest complete
    interval: an incremental load through the Airflow connection ``tmdb_default``, then
-   bronze -> silver -> gold on Spark (``spark_default``);
+   bronze -> silver -> gold on Spark (``spark_default``), Great Expectations after each layer;
 4. says what was written where and what to open next.
 
 Safe to run again: each interval's bronze partitions are replaced, never appended to.
@@ -24,9 +24,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from movie_pipeline.airflow_settings import connection_env
-from movie_pipeline.config import DEFAULT_LAKE_URI, PROJECT_ROOT
+from movie_pipeline.config import DEFAULT_LAKE_URI, PROJECT_ROOT, settings_from_env
 from movie_pipeline.intervals import Interval
 from movie_pipeline.lake import BRONZE_ENTITIES, GOLD_VIEWS, MANIFEST_FILE, SILVER_TABLES, Lake
+from movie_pipeline.quality.checks import docs_root
 from movie_pipeline.tasks import BATCH_PERIOD
 
 DEMO_KEY = "0123456789abcdef0123456789abcdef"  # the simulator accepts any 32-hex key; not a secret
@@ -121,6 +122,13 @@ def main() -> None:
             if lake.fs.exists(path):
                 print(f"  {layer}/{table:<{22 - len(layer)}} {pq.read_table(path).num_rows:>6} rows (Parquet)")
     details = lake.bronze_partition("movie_details", previous)
+    quality = settings_from_env().quality_dir
+    print(
+        "\ndata quality (Great Expectations after each layer):\n"
+        f"  - Data Docs of every validation:  {docs_root(quality) / 'index.html'}\n"
+        "  - in the Airflow UI, with each run's pass rate per layer: `make stack-up`, run or backfill\n"
+        "    movie_batch there, then open http://localhost:8080/data-quality/ (or a run's Data quality tab)"
+    )
     print(
         "\nnext:\n"
         f"  - a movie as TMDB sent it, in its bronze envelope:\n      head -c 700 {details}/part-00000.jsonl\n"

@@ -251,3 +251,12 @@ def test_the_batch_jobs_give_the_same_gold_on_hdfs_as_on_local_files(stack, spar
     for view in GOLD_VIEWS:
         assertDataFrameEqual(spark.read.parquet(f"{on_hdfs}/gold/{view}"), spark.read.parquet(f"{local}/gold/{view}"), checkRowOrder=False)
     assert webhdfs(stack, "/lake/batch/silver/_state.json", "GETFILESTATUS")["FileStatus"]["type"] == "FILE"
+
+
+def test_the_api_server_serves_the_data_quality_view(stack):
+    plugins = {p["name"]: p for p in airflow_api(stack, "/api/v2/plugins")["plugins"]}
+    views = {v["destination"]: v["href"] for v in plugins["data_quality"]["external_views"]}
+    assert views == {"nav": "data-quality/", "dag_run": "data-quality/runs/{DAG_ID}/{RUN_ID}"}
+    base = f"http://{stack.host}:{stack.ports['airflow']}"
+    with urllib.request.urlopen(f"{base}/data-quality/", timeout=10) as page:
+        assert page.status == 200 and "<h1>Data quality</h1>" in page.read().decode()
