@@ -20,7 +20,10 @@ RUN pip install --no-cache-dir --no-deps -e /opt/movie-pipeline
 COPY --chown=airflow:root dags /opt/airflow/dags
 COPY --chown=airflow:root plugins /opt/airflow/plugins
 COPY --chown=airflow:root airflow_settings.yaml /opt/movie-pipeline/airflow_settings.yaml
+COPY --chown=airflow:root expectations /opt/movie-pipeline/expectations
 
 # TMDB credentials are never baked in: pass TMDB_API_KEY / TMDB_READ_TOKEN or the
-# AIRFLOW_CONN_TMDB_DEFAULT connection at run time. The lake defaults to HDFS in production:
-ENV LAKE_URI=hdfs://namenode:8020/movie-lake
+# AIRFLOW_CONN_TMDB_DEFAULT connection at run time. The lake defaults to HDFS in production,
+# through WebHDFS, which both the Python tasks (fsspec) and Spark (Hadoop) speak without libhdfs.
+ENV LAKE_URI=webhdfs://namenode:9870/movie-lake \
+    DATA_QUALITY_DIR=/opt/airflow/data-quality

@@ -14,6 +14,7 @@ full transform (gx_overhead_ratio; GX's one-off import is reported apart as gx_i
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -92,6 +93,7 @@ def main() -> None:
 
     from pyspark.sql import SparkSession
 
+    os.environ["PYSPARK_PYTHON"] = sys.executable  # the workers need this venv (pandas, VADER)
     spark = (
         SparkSession.builder.master("local[*]")
         .appName("batch-bench")

@@ -35,6 +35,7 @@ def test_dockerfile_builds_from_the_pinned_airflow_and_copies_what_exists():
         for path in source.split():
             assert (REPO / path).exists(), f"Dockerfile copies {path}, which does not exist"
     assert "TMDB_API_KEY=" not in text
+    assert re.search(r"^COPY .*expectations /opt/movie-pipeline/expectations$", text, re.M), "the GX suites ship with the package"
 
 
 def test_ci_runs_make_test_and_the_readme_shows_both_commands():
