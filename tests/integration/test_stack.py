@@ -18,7 +18,6 @@ import uuid
 import psutil
 import pytest
 
-from movie_pipeline.lake import GOLD_VIEWS
 from movie_pipeline.stack import manager
 from movie_pipeline.stack.process import owned_process
 from movie_pipeline.stack.services import Cassandra, Hdfs, Kafka, StackSettings, all_services
@@ -226,31 +225,6 @@ def test_airflow_is_healthy_lists_the_dags_and_keeps_runs_across_a_database_kill
     assert set(ready(stack).values()) == {"ready"}
     runs = airflow_api(stack, "/api/v2/dags/movie_batch/dagRuns")["dag_runs"]
     assert "stack-test-run" in {r["dag_run_id"] for r in runs}
-
-
-def test_the_batch_jobs_give_the_same_gold_on_hdfs_as_on_local_files(stack, spark, start_simulator, tmp_path):
-    from pyspark.testing import assertDataFrameEqual
-
-    from spark_jobs import bronze_to_silver, silver_to_gold
-    from tests.integration.test_bronze_to_silver import CATALOGUE, NOW, ingest_into
-
-    local = (tmp_path / "lake").as_uri()
-    ingest_into(start_simulator(catalogue=CATALOGUE, rate_limit=1000, now=NOW), local)
-    on_hdfs = f"{Hdfs(stack).uri}/lake/batch"
-    jvm = spark.sparkContext._jvm
-    target = jvm.org.apache.hadoop.fs.Path(on_hdfs)
-    hdfs = target.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    hdfs.delete(target, True)
-    hdfs.copyFromLocalFile(
-        False, True, jvm.org.apache.hadoop.fs.Path(f"{local}/bronze"), jvm.org.apache.hadoop.fs.Path(f"{on_hdfs}/bronze")
-    )
-    for lake in (local, on_hdfs):
-        bronze_to_silver.run(spark, lake, "hdfs-check")
-        counts = silver_to_gold.run(spark, lake, "hdfs-check")
-        assert counts["movie_summary"] == len(CATALOGUE.listed_ids(NOW))
-    for view in GOLD_VIEWS:
-        assertDataFrameEqual(spark.read.parquet(f"{on_hdfs}/gold/{view}"), spark.read.parquet(f"{local}/gold/{view}"), checkRowOrder=False)
-    assert webhdfs(stack, "/lake/batch/silver/_state.json", "GETFILESTATUS")["FileStatus"]["type"] == "FILE"
 
 
 def test_the_api_server_serves_the_data_quality_view(stack):
