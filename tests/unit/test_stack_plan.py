@@ -5,8 +5,8 @@ import sys
 import pytest
 
 from movie_pipeline.stack import manager
-from movie_pipeline.stack.process import owned_process, spawn
-from movie_pipeline.stack.services import StackError, StackSettings
+from movie_pipeline.stack.process import owned_process, spawn, terminate
+from movie_pipeline.stack.services import Service, StackError, StackSettings
 
 
 @pytest.fixture
@@ -54,3 +54,53 @@ def test_a_recorded_pid_is_only_ours_while_it_is_the_same_process(tmp_path):
     process.wait(5)
     pid_file.write_text(f"{pid} 0\n")
     assert owned_process(pid_file) is None
+
+
+class ExitsOnItsFirstStarts(Service):
+    """A real process that exits with an error on its first ``failures`` starts, then runs and is ready."""
+
+    name = "flaky"
+    start_timeout_s = 20.0
+    failures = 1
+
+    def command(self) -> list[str]:
+        script = (
+            "import pathlib, sys, time\n"
+            f"starts = pathlib.Path({str(self.home / 'starts')!r})\n"
+            "starts.write_text(starts.read_text() + 'x' if starts.exists() else 'x')\n"
+            f"if len(starts.read_text()) <= {self.failures}: sys.exit('not yet')\n"
+            f"pathlib.Path({str(self.home / 'ready')!r}).touch()\n"
+            "time.sleep(60)\n"
+        )
+        return [sys.executable, "-c", script]
+
+    def is_ready(self) -> bool:
+        return (self.home / "ready").exists()
+
+
+def start_and_await(service: Service) -> list[str]:
+    lines: list[str] = []
+    manager._start(service, lines.append)
+    try:
+        manager._await_ready([service], lines.append)
+    finally:
+        process = owned_process(service.pid_file)
+        if process is not None:
+            terminate(process, grace_s=5)
+    return lines
+
+
+def test_a_service_that_exits_during_start_up_is_started_once_more(settings):
+    service = ExitsOnItsFirstStarts(settings)
+    lines = start_and_await(service)
+    assert (service.home / "starts").read_text() == "xx"
+    assert any("flaky exited during start-up" in line and "not yet" in line for line in lines), lines
+    assert any(line.startswith("flaky") and "ready after" in line for line in lines), lines
+
+
+def test_a_service_that_exits_twice_during_start_up_fails_with_its_log(settings):
+    service = ExitsOnItsFirstStarts(settings)
+    service.failures = 2
+    with pytest.raises(StackError, match="flaky exited during start-up(.|\\n)*not yet"):
+        start_and_await(service)
+    assert (service.home / "starts").read_text() == "xx"

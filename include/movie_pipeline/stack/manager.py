@@ -64,9 +64,7 @@ def up(settings: StackSettings, names: list[str] | None = None, emit: Callable[[
                 emit(f"{service.name:<22} ready (already running, pid {process.pid})")
                 continue
             if process is None:
-                service.prepare()
-                pid = spawn(service.command(), service.log_file, service.pid_file, service.environment(), service.home)
-                emit(f"{service.name:<22} starting (pid {pid}, log {service.log_file})")
+                _start(service, emit)
             starting.append(service)
         _await_ready(starting, emit)
     elapsed = time.monotonic() - started
@@ -74,14 +72,33 @@ def up(settings: StackSettings, names: list[str] | None = None, emit: Callable[[
     return elapsed
 
 
+def _start(service: Service, emit: Callable[[str], None]) -> None:
+    service.prepare()
+    pid = spawn(service.command(), service.log_file, service.pid_file, service.environment(), service.home)
+    emit(f"{service.name:<22} starting (pid {pid}, log {service.log_file})")
+
+
 def _await_ready(services: list[Service], emit: Callable[[str], None]) -> None:
+    """Wait for the services to be ready; one that exits during start-up is started once more.
+
+    The retry is for a dependency that answered its readiness probe and then briefly went away
+    again (PostgreSQL restarted after a crash can do this while it finishes recovery): the
+    service is started again after its dependencies answer once more. A second exit fails.
+    """
     begun = time.monotonic()
     waiting = list(services)
+    restarted: set[str] = set()
     while waiting:
         for service in list(waiting):
             if owned_process(service.pid_file) is None:
-                raise StackError(f"{service.name} exited during start-up; the end of {service.log_file}:\n{tail(service.log_file)}")
-            if service.is_ready():
+                exited = f"{service.name} exited during start-up; the end of {service.log_file}:\n{tail(service.log_file)}"
+                if service.name in restarted:
+                    raise StackError(exited)
+                emit(exited)
+                _await_dependencies(service, emit)
+                restarted.add(service.name)
+                _start(service, emit)
+            elif service.is_ready():
                 service.after_ready()
                 emit(f"{service.name:<22} ready after {time.monotonic() - begun:.1f} s")
                 waiting.remove(service)
@@ -91,6 +108,17 @@ def _await_ready(services: list[Service], emit: Callable[[str], None]) -> None:
                 )
         if waiting:
             time.sleep(POLL_S)
+
+
+def _await_dependencies(service: Service, emit: Callable[[str], None]) -> None:
+    dependencies = [s for s in all_services(service.settings) if s.name in service.depends_on]
+    for dependency in dependencies:
+        deadline = time.monotonic() + dependency.start_timeout_s
+        while not dependency.is_ready():
+            if owned_process(dependency.pid_file) is None or time.monotonic() > deadline:
+                raise StackError(f"{service.name} cannot be restarted: {dependency.name}, which it needs, is not ready")
+            time.sleep(POLL_S)
+    emit(f"{service.name:<22} restarting once: {', '.join(service.depends_on) or 'nothing it needs'} ready again")
 
 
 def down(settings: StackSettings, names: list[str] | None = None, emit: Callable[[str], None] = print) -> None:
