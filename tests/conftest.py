@@ -51,6 +51,8 @@ def spark():
 
     from pyspark.sql import SparkSession
 
+    from movie_pipeline.stack.jvm import spark_connector_jars
+
     os.environ["PYSPARK_PYTHON"] = sys.executable  # the workers need this venv (pandas, vaderSentiment)
     session = (
         SparkSession.builder.master("local[2]")
@@ -58,6 +60,7 @@ def spark():
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.jars", ",".join(spark_connector_jars()))  # Kafka source/sink, from_avro
         .getOrCreate()
     )
     yield session

@@ -23,9 +23,8 @@ from pyspark.sql.functions import pandas_udf
 from pyspark.sql.types import DoubleType
 
 from movie_pipeline.schemas import spark as schemas
+from movie_pipeline.sentiment import NEGATIVE_THRESHOLD, POSITIVE_THRESHOLD
 
-POSITIVE_THRESHOLD = 0.05
-NEGATIVE_THRESHOLD = -0.05
 TOP_CAST = 5
 EARLIEST_RELEASE_YEAR = 1870
 REJECT_COLUMNS = ("source_entity", "source_partition", "reason", "raw")

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -80,3 +81,15 @@ def compile_main(name: str, service: str, state_dir: Path) -> Path:
 
 def java_command(jars: Path, main_class: str, args: list[str], options: list[str] | None = None) -> list[str]:
     return ["java", *(options or []), "-cp", f"{jars}/*", main_class, *args]
+
+
+def spark_connector_jars() -> list[str]:
+    """The Kafka and Avro connector jars for ``spark.jars``, without the libraries PySpark already ships."""
+    import pyspark
+
+    def library(jar: Path) -> str:  # "kafka-clients-3.9.2.jar" -> "kafka-clients"
+        return re.sub(r"-\d[\w.]*\.jar$", "", jar.name)
+
+    shipped = {library(jar) for jar in (Path(pyspark.__file__).parent / "jars").glob("*.jar")}
+    jars = fetch("spark-connectors", JAR_CACHE)
+    return sorted(str(jar) for jar in jars.glob("*.jar") if library(jar) not in shipped)

@@ -1,0 +1,167 @@
+"""Kafka records -> speed-layer windows: pure DataFrame -> DataFrame transforms (streaming or not).
+
+1. ``decode``: Kafka rows (``topic, partition, offset, key, value``) are checked for the Confluent
+   header (byte 0, then a 4-byte schema id of the topic's event type) and decoded with
+   ``from_avro``; whatever fails goes to the dead letters with its reason, in the words of
+   ``movie_pipeline.speed.wire.decode`` (which also refuses bytes left over after a record;
+   Spark's reader ignores them).
+2. ``window``: per movie, 5-minute event-time windows folded by ``MovieWindows`` (see
+   ``speed_windows.py``) under a watermark; one output holds both the changed windows
+   (``row_type = 'window'``) and the late events (``row_type = 'late'``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pandas as pd
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.avro.functions import from_avro
+from pyspark.sql.streaming.state import GroupState, GroupStateTimeout
+
+from movie_pipeline.schemas.avro import METRIC, REVIEW, EventType
+from spark_jobs.transforms.silver import vader_compound
+from spark_jobs.transforms.speed_windows import LATE_FIELDS, WINDOW_FIELDS, WINDOW_MS, Event, MovieWindows
+
+DEAD_LETTER_COLUMNS = ("topic", "partition", "offset", "key", "value", "reason")
+EVENT_COLUMNS = (
+    "movie_id",
+    "kind",
+    "event_time",
+    "topic",
+    "partition",
+    "offset",
+    "popularity",
+    "vote_average",
+    "vote_count",
+    "review_id",
+    "compound",
+)
+OUTPUT_SCHEMA = (
+    "row_type string, movie_id long, window_start long, window_end long, popularity double, vote_average double, "
+    "vote_count long, popularity_delta double, vote_average_delta double, vote_count_delta long, metric_observations int, "
+    "review_count int, sentiment_sum double, positive int, neutral int, negative int, last_event_time long, "
+    "kind string, event_time long, watermark long, topic string, partition int, offset long"
+)
+STATE_SCHEMA = "windows string"
+
+
+def _header_problem(schema_id: Column, expected_id: int) -> Column:
+    """Why a message is not a framed record of the expected schema (null when it is)."""
+    length = F.length("value")
+    return (
+        F.when(F.col("value").isNull() | (length == 0), F.lit("empty message"))
+        .when(length < 5, F.concat(F.lit("shorter than the 5-byte header ("), length.cast("string"), F.lit(" bytes)")))
+        .when(
+            F.substring("value", 1, 1) != F.lit(bytearray(1)),
+            F.concat(F.lit("magic byte is "), F.conv(F.hex(F.substring("value", 1, 1)), 16, 10), F.lit(", not 0")),
+        )
+        .when(schema_id != expected_id, F.concat(F.lit("unknown schema id "), schema_id.cast("string")))
+    )
+
+
+def _decode_topic(raw: DataFrame, event_type: EventType, schema_id: int) -> tuple[DataFrame, DataFrame]:
+    """The records of one topic: (decoded rows with the Avro record in ``event``, dead letters)."""
+    framed = raw.filter(F.col("topic") == event_type.topic).withColumn(
+        "schema_id", F.conv(F.hex(F.substring("value", 2, 4)), 16, 10).cast("long")
+    )
+    framed = framed.withColumn("reason", _header_problem(F.col("schema_id"), schema_id))
+    body = F.expr("substring(value, 6, length(value) - 5)")
+    decoded = framed.withColumn(
+        "event", F.when(F.col("reason").isNull(), from_avro(body, event_type.schema_text, {"mode": "PERMISSIVE"}))
+    ).withColumn(
+        "reason",
+        F.coalesce(
+            # PERMISSIVE from_avro gives a row of nulls for bytes it cannot read; movie_id is required in every schema
+            "reason",
+            F.when(F.col("event.movie_id").isNull(), F.concat(F.lit("not valid Avro for schema id "), F.col("schema_id").cast("string"))),
+        ),
+    )
+    good = decoded.filter(F.col("reason").isNull())
+    dead = decoded.filter(F.col("reason").isNotNull()).select(*DEAD_LETTER_COLUMNS)
+    return good, dead
+
+
+def decode(raw: DataFrame, schema_ids: dict[str, int]) -> tuple[DataFrame, DataFrame]:
+    """Kafka rows of the metric and review topics -> (events in ``EVENT_COLUMNS``, dead letters).
+
+    ``schema_ids`` maps each event type's name to the id its messages must carry.
+    """
+    metrics, dead_metrics = _decode_topic(raw, METRIC, schema_ids[METRIC.name])
+    reviews, dead_reviews = _decode_topic(raw, REVIEW, schema_ids[REVIEW.name])
+    source = ["movie_id", "event_time", "topic", "partition", "offset"]
+    metric_events = metrics.select(
+        *[F.col(f"event.{c}").alias(c) if c in ("movie_id", "event_time") else F.col(c) for c in source],
+        F.lit("metric").alias("kind"),
+        "event.popularity",
+        "event.vote_average",
+        "event.vote_count",
+    )
+    review_events = reviews.select(
+        *[F.col(f"event.{c}").alias(c) if c in ("movie_id", "event_time") else F.col(c) for c in source],
+        F.lit("review").alias("kind"),
+        F.col("event.review_id").alias("review_id"),
+        vader_compound(F.col("event.content")).alias("compound"),
+    )
+    events = metric_events.unionByName(review_events, allowMissingColumns=True).select(*EVENT_COLUMNS)
+    return events, dead_metrics.unionByName(dead_reviews)
+
+
+def _fold(key: tuple, batches: Iterator[pd.DataFrame], state: GroupState) -> Iterator[pd.DataFrame]:
+    movie_id = int(key[0])
+    watermark = state.getCurrentWatermarkMs()
+    windows = MovieWindows.from_state(movie_id, state.get[0] if state.exists else None)
+    rows: list[dict] = []
+    late: list[dict] = []
+    if not state.hasTimedOut:
+        for batch in batches:
+            events = [
+                Event(
+                    movie_id=movie_id,
+                    kind=r.kind,
+                    event_time=int(r.event_ms),
+                    topic=r.topic,
+                    partition=int(r.partition),
+                    offset=int(r.offset),
+                    popularity=None if pd.isna(r.popularity) else float(r.popularity),
+                    vote_average=None if pd.isna(r.vote_average) else float(r.vote_average),
+                    vote_count=None if pd.isna(r.vote_count) else int(r.vote_count),
+                    review_id=r.review_id,
+                    compound=None if pd.isna(r.compound) else float(r.compound),
+                )
+                for r in batch.itertuples(index=False)
+            ]
+            changed, too_late = windows.add(events, watermark)
+            rows.extend(changed)
+            late.extend(too_late)
+    windows.evict(watermark)
+    if windows.windows:
+        state.update((windows.to_state(),))
+        state.setTimeoutDuration(WINDOW_MS)  # come back to evict what the watermark closes
+    else:
+        state.remove()
+    output = [{"row_type": "window", **row} for row in rows] + [{"row_type": "late", **row} for row in late]
+    columns = [field.split(" ")[0] for field in OUTPUT_SCHEMA.split(", ")]
+    yield pd.DataFrame(output, columns=columns)
+
+
+def window(events: DataFrame, watermark_delay: str) -> DataFrame:
+    """Events -> changed windows and late events (``OUTPUT_SCHEMA``, times as timestamps)."""
+    folded = (
+        events.withWatermark("event_time", watermark_delay)
+        .withColumn("event_ms", F.unix_millis("event_time"))
+        .groupBy("movie_id")
+        .applyInPandasWithState(_fold, OUTPUT_SCHEMA, STATE_SCHEMA, "update", GroupStateTimeout.ProcessingTimeTimeout)
+    )
+    for column in ("window_start", "window_end", "last_event_time", "event_time", "watermark"):
+        folded = folded.withColumn(column, F.timestamp_millis(column))
+    return folded
+
+
+def window_rows(folded: DataFrame) -> DataFrame:
+    return folded.filter(F.col("row_type") == "window").select(*WINDOW_FIELDS)
+
+
+def late_rows(folded: DataFrame) -> DataFrame:
+    return folded.filter(F.col("row_type") == "late").select(*LATE_FIELDS)

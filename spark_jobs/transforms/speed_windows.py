@@ -1,0 +1,151 @@
+"""The speed layer's per-movie window state: 5-minute event-time windows, late events, eviction.
+
+Pure Python (no Spark), driven by ``spark_jobs/transforms/speed.py`` through
+``applyInPandasWithState`` and tested on its own. One ``MovieWindows`` holds the open windows of
+one movie. Events arrive in any order; an event whose window has already closed (window end at
+or before the watermark) is *late*: it is reported, never aggregated. A window is emitted every
+time an event changes it (update mode), always with its complete values, so writing the row
+again (a replayed micro-batch) overwrites instead of adding.
+
+Per window:
+- metrics: the latest observation by event time (ties: the later Kafka offset) and the deltas
+  latest - earliest within the window; ``metric_observations`` counts distinct event times.
+- reviews: distinct review ids updated in the window, each with its latest version's VADER
+  compound score; ``sentiment_sum`` and the positive/neutral/negative counts are over those
+  (``movie_pipeline.sentiment``'s thresholds, as in silver).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from movie_pipeline.sentiment import sentiment_label
+
+WINDOW_MS = 5 * 60 * 1000
+
+WINDOW_FIELDS = (
+    "movie_id",
+    "window_start",
+    "window_end",
+    "popularity",
+    "vote_average",
+    "vote_count",
+    "popularity_delta",
+    "vote_average_delta",
+    "vote_count_delta",
+    "metric_observations",
+    "review_count",
+    "sentiment_sum",
+    "positive",
+    "neutral",
+    "negative",
+    "last_event_time",
+)
+LATE_FIELDS = ("movie_id", "kind", "event_time", "window_start", "watermark", "topic", "partition", "offset")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One decoded event; times in epoch milliseconds."""
+
+    movie_id: int
+    kind: str  # "metric" or "review"
+    event_time: int
+    topic: str
+    partition: int
+    offset: int
+    popularity: float | None = None
+    vote_average: float | None = None
+    vote_count: int | None = None
+    review_id: str | None = None
+    compound: float | None = None
+
+
+def window_start(event_time_ms: int) -> int:
+    return event_time_ms - event_time_ms % WINDOW_MS
+
+
+class MovieWindows:
+    """The open windows of one movie, serialisable to one JSON string (the Spark state)."""
+
+    def __init__(self, movie_id: int, windows: dict[int, dict] | None = None) -> None:
+        self.movie_id = movie_id
+        self.windows = windows or {}
+
+    @classmethod
+    def from_state(cls, movie_id: int, state: str | None) -> MovieWindows:
+        if not state:
+            return cls(movie_id)
+        return cls(movie_id, {int(start): window for start, window in json.loads(state).items()})
+
+    def to_state(self) -> str:
+        return json.dumps(self.windows, separators=(",", ":"))
+
+    def add(self, events: Iterable[Event], watermark_ms: int) -> tuple[list[dict], list[dict]]:
+        """Fold the events in; return (the windows they changed, as output rows; the late events)."""
+        changed: set[int] = set()
+        late: list[dict] = []
+        for event in events:
+            start = window_start(event.event_time)
+            if start + WINDOW_MS <= watermark_ms:
+                late.append(self._late_row(event, start, watermark_ms))
+                continue
+            window = self.windows.setdefault(start, {"metrics": {}, "reviews": {}})
+            if event.kind == "metric":
+                known = window["metrics"].get(str(event.event_time))
+                if known is None or event.offset >= known[0]:
+                    window["metrics"][str(event.event_time)] = [event.offset, event.popularity, event.vote_average, event.vote_count]
+            else:
+                known = window["reviews"].get(event.review_id)
+                if known is None or (event.event_time, event.offset) >= (known[0], known[1]):
+                    window["reviews"][event.review_id] = [event.event_time, event.offset, event.compound]
+            changed.add(start)
+        return [self.row(start) for start in sorted(changed)], late
+
+    def evict(self, watermark_ms: int) -> None:
+        """Forget the windows the watermark has closed (they were emitted when they last changed)."""
+        self.windows = {start: w for start, w in self.windows.items() if start + WINDOW_MS > watermark_ms}
+
+    def row(self, start: int) -> dict:
+        window = self.windows[start]
+        row = dict.fromkeys(WINDOW_FIELDS)
+        row.update(movie_id=self.movie_id, window_start=start, window_end=start + WINDOW_MS, metric_observations=len(window["metrics"]))
+        times = []
+        if window["metrics"]:
+            observations = sorted((int(t), values) for t, values in window["metrics"].items())
+            (_, first), (last_time, last) = observations[0], observations[-1]
+            row.update(
+                popularity=last[1],
+                vote_average=last[2],
+                vote_count=last[3],
+                popularity_delta=last[1] - first[1],
+                vote_average_delta=last[2] - first[2],
+                vote_count_delta=last[3] - first[3],
+            )
+            times.append(last_time)
+        reviews = window["reviews"].values()
+        labels = [sentiment_label(compound) for _, _, compound in reviews]
+        row.update(
+            review_count=len(labels),
+            sentiment_sum=sum(compound for _, _, compound in reviews),
+            positive=labels.count("positive"),
+            neutral=labels.count("neutral"),
+            negative=labels.count("negative"),
+        )
+        times.extend(time for time, _, _ in reviews)
+        row["last_event_time"] = max(times)
+        return row
+
+    def _late_row(self, event: Event, start: int, watermark_ms: int) -> dict:
+        return {
+            "movie_id": self.movie_id,
+            "kind": event.kind,
+            "event_time": event.event_time,
+            "window_start": start,
+            "watermark": watermark_ms,
+            "topic": event.topic,
+            "partition": event.partition,
+            "offset": event.offset,
+        }

@@ -1,0 +1,90 @@
+"""The speed layer's per-movie window state, on hand-built events (no Spark)."""
+
+import pytest
+
+from spark_jobs.transforms.speed_windows import WINDOW_MS, Event, MovieWindows
+
+T0 = 1_795_500_000_000 - 1_795_500_000_000 % WINDOW_MS  # a window boundary, epoch ms
+
+
+def metric(at: int, popularity: float, votes: int, offset: int, average: float = 7.0) -> Event:
+    return Event(42, "metric", T0 + at, "tmdb.movie_metrics", 0, offset, popularity, average, votes)
+
+
+def review(at: int, review_id: str, compound: float, offset: int) -> Event:
+    return Event(42, "review", T0 + at, "tmdb.movie_reviews", 1, offset, review_id=review_id, compound=compound)
+
+
+def test_out_of_order_metrics_give_the_latest_values_and_deltas_within_the_window():
+    windows = MovieWindows(42)
+    rows, late = windows.add([metric(200_000, 12.0, 110, 3), metric(10_000, 10.0, 100, 1), metric(90_000, 11.0, 104, 2)], watermark_ms=0)
+    assert late == []
+    assert rows == [
+        {
+            "movie_id": 42,
+            "window_start": T0,
+            "window_end": T0 + WINDOW_MS,
+            "popularity": 12.0,
+            "vote_average": 7.0,
+            "vote_count": 110,
+            "popularity_delta": 2.0,
+            "vote_average_delta": 0.0,
+            "vote_count_delta": 10,
+            "metric_observations": 3,
+            "review_count": 0,
+            "sentiment_sum": 0,
+            "positive": 0,
+            "neutral": 0,
+            "negative": 0,
+            "last_event_time": T0 + 200_000,
+        }
+    ]
+
+
+def test_reviews_count_once_per_id_with_their_latest_version():
+    windows = MovieWindows(42)
+    rows, _ = windows.add([review(1_000, "a", 0.6, 10), review(2_000, "b", -0.4, 11), review(3_000, "a", 0.01, 12)], 0)
+    (row,) = rows
+    assert (row["review_count"], row["positive"], row["neutral"], row["negative"]) == (2, 0, 1, 1)
+    assert row["sentiment_sum"] == pytest.approx(-0.39)
+    assert row["popularity"] is None and row["metric_observations"] == 0
+
+
+def test_a_replayed_batch_gives_the_same_rows_and_nothing_is_counted_twice():
+    events = [metric(1_000, 5.0, 10, 1), review(2_000, "a", 0.9, 2), metric(WINDOW_MS + 1_000, 6.0, 12, 3)]
+    first = MovieWindows(42)
+    once, _ = first.add(events, 0)
+    again, _ = first.add(events, 0)
+    assert again == once and [r["window_start"] for r in once] == [T0, T0 + WINDOW_MS]
+    assert once[0]["review_count"] == 1 and once[0]["metric_observations"] == 1
+
+
+def test_an_event_of_a_closed_window_is_late_and_not_aggregated():
+    windows = MovieWindows(42)
+    windows.add([metric(1_000, 5.0, 10, 1)], 0)
+    watermark = T0 + WINDOW_MS  # the first window has closed
+    rows, late = windows.add([metric(2_000, 50.0, 99, 2), metric(WINDOW_MS + 5, 7.0, 11, 3)], watermark)
+    assert [r["window_start"] for r in rows] == [T0 + WINDOW_MS]
+    assert late == [
+        {
+            "movie_id": 42,
+            "kind": "metric",
+            "event_time": T0 + 2_000,
+            "window_start": T0,
+            "watermark": watermark,
+            "topic": "tmdb.movie_metrics",
+            "partition": 0,
+            "offset": 2,
+        }
+    ]
+    assert windows.row(T0)["popularity"] == 5.0  # untouched by the late event
+
+
+def test_state_round_trips_and_eviction_forgets_closed_windows():
+    windows = MovieWindows(42)
+    windows.add([metric(1_000, 5.0, 10, 1), review(WINDOW_MS + 1, "r", 0.2, 2)], 0)
+    restored = MovieWindows.from_state(42, windows.to_state())
+    assert restored.windows == windows.windows and restored.row(T0) == windows.row(T0)
+    restored.evict(T0 + WINDOW_MS)
+    assert list(restored.windows) == [T0 + WINDOW_MS]
+    assert MovieWindows.from_state(42, None).windows == {}
