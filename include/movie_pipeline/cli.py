@@ -10,7 +10,9 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from movie_pipeline.config import DEFAULT_PRODUCER_LEDGER as DEFAULT_LEDGER
 from movie_pipeline.errors import PipelineError
 
 
@@ -95,6 +97,21 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--end", required=True, metavar="ISO8601", help="interval end, exclusive, e.g. 2026-11-20T04:00:00Z")
     ingest.add_argument("--full", action="store_true", help="list every movie with discover, even when bronze has data")
 
+    produce = commands.add_parser(
+        "produce",
+        help="poll TMDB and produce metric, review and metadata events to Kafka (the speed layer's input)",
+        description="Poll TMDB every --every seconds (trending, today's changes, details and reviews of active movies) and "
+        "produce what is new as Avro events (Confluent wire format) to Kafka; what was sent is remembered in --ledger "
+        "across restarts. Stop with SIGTERM or Ctrl-C (it flushes first). Settings: TMDB_*, KAFKA_BOOTSTRAP_SERVERS, "
+        "SCHEMA_REGISTRY_URL, CASSANDRA_HOSTS (progress heartbeats), see the README.",
+    )
+    produce.add_argument("--every", type=_positive(float), default=60.0, metavar="SECONDS", help="poll interval (default 60)")
+    produce.add_argument("--polls", type=_positive(int), default=None, help="stop after this many polls (default: run until stopped)")
+    produce.add_argument("--trending-pages", type=_positive(int), default=2, help="trending pages per window and poll (default 2)")
+    produce.add_argument("--max-movies", type=_positive(int), default=100, help="movies whose details are read per poll (default 100)")
+    produce.add_argument("--ledger", type=Path, default=DEFAULT_LEDGER, help=f"what was sent, on disk (default {DEFAULT_LEDGER})")
+    produce.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port (default: off)")
+
     stack = commands.add_parser(
         "stack",
         help="run the local stack of real services (PostgreSQL, Airflow, Redis, Kafka, MongoDB protocol)",
@@ -129,6 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _ingest(args)
         if args.command == "stack":
             return _stack(args)
+        if args.command == "produce":
+            return _produce(args)
     except PipelineError as err:
         print(f"movie-pipeline: error: {err}", file=sys.stderr)
         return 2
@@ -214,6 +233,27 @@ def _ingest(args: argparse.Namespace) -> int:
     summary = ingest(settings, interval, full=args.full, emit=emit)
     print(summary.report())
     return 0
+
+
+def _produce(args: argparse.Namespace) -> int:
+    from movie_pipeline.config import settings_from_env
+    from movie_pipeline.speed.producer import PollPlan, run
+    from movie_pipeline.speed.topics import ensure_topics
+
+    settings = settings_from_env()
+    topics = ensure_topics(settings.speed)
+    print(f"producing to {settings.speed.kafka_bootstrap_servers} ({', '.join(topics)}) from {settings.tmdb.base_url}", flush=True)
+    stats = run(
+        settings,
+        args.ledger,
+        args.every,
+        PollPlan(trending_pages=args.trending_pages, max_detail_movies=args.max_movies),
+        polls=args.polls,
+        metrics_port=args.metrics_port,
+        emit=lambda line: print(line, flush=True),
+    )
+    print(f"stopped after {stats.polls} polls: {sum(stats.sent.values())} events acknowledged, {stats.failed} failed")
+    return 0 if stats.failed == 0 else 1
 
 
 if __name__ == "__main__":

@@ -12,6 +12,17 @@
 | LAKE_URI           | file://<repo>/.local/lake        | base URI of the data lake                 |
 | DATA_QUALITY_DIR   | <repo>/.local/quality            | GX context: validation results, Data Docs |
 | AIRFLOW_UI_URL     | http://localhost:8080            | where links to reports point              |
+| KAFKA_BOOTSTRAP_SERVERS | 127.0.0.1:9092              | the speed layer's Kafka brokers           |
+| KAFKA_PARTITIONS   | 6                                | partitions of each event topic (on creation) |
+| KAFKA_REPLICATION  | 1                                | replication factor of the topics (on creation) |
+| KAFKA_RETENTION_HOURS | 168                           | retention of the metric/review topics     |
+| SCHEMA_REGISTRY_URL |                                 | Confluent-API registry; unset: checked-in ids |
+| CASSANDRA_HOSTS    | 127.0.0.1                        | comma-separated contact points            |
+| CASSANDRA_PORT     | 9042                             | CQL port                                  |
+| SPEED_KEYSPACE     | movie_speed                      | keyspace of the speed views               |
+| SPEED_TTL_GRACE_HOURS | 2                             | speed rows live 48 h plus this grace      |
+| SPEED_WATERMARK    | 10 minutes                       | how late an event may be and still count  |
+| SPEED_CHECKPOINT_URI | <lake>/_checkpoints/speed      | streaming checkpoints (on the lake)       |
 
 Inside Airflow the connection ``tmdb_default`` supplies the same TMDB settings: ``host`` is the
 base URL, ``password`` the API key, and ``extra`` may hold ``read_token``, ``rate_limit``,
@@ -32,6 +43,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_LAKE_URI = (PROJECT_ROOT / ".local" / "lake").as_uri()
 DEFAULT_QUALITY_DIR = PROJECT_ROOT / ".local" / "quality"
 DEFAULT_UI_URL = "http://localhost:8080"
+DEFAULT_PRODUCER_LEDGER = PROJECT_ROOT / ".local" / "speed" / "producer-ledger.sqlite"
 TMDB_CONN_ID = "tmdb_default"
 
 
@@ -68,12 +80,48 @@ class TmdbSettings:
             )
 
 
+SPEED_HOURS = 48  # the speed views cover the last 48 hours (the merge cutoff)
+
+
+@dataclass(frozen=True)
+class SpeedSettings:
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_partitions: int = 6
+    kafka_replication: int = 1
+    kafka_retention_hours: float = 168.0
+    schema_registry_url: str | None = None
+    cassandra_hosts: tuple[str, ...] = ("127.0.0.1",)
+    cassandra_port: int = 9042
+    keyspace: str = "movie_speed"
+    ttl_grace_hours: float = 2.0
+    watermark: str = "10 minutes"
+    checkpoint_uri: str | None = None  # default: <lake>/_checkpoints/speed
+
+    def __post_init__(self) -> None:
+        if self.kafka_partitions < 1 or self.kafka_replication < 1:
+            raise ConfigError("KAFKA_PARTITIONS and KAFKA_REPLICATION must be at least 1")
+        if self.ttl_grace_hours < 0:
+            raise ConfigError(f"SPEED_TTL_GRACE_HOURS must not be negative, got {self.ttl_grace_hours}")
+        if not self.keyspace.isidentifier():
+            raise ConfigError(f"SPEED_KEYSPACE must be a CQL identifier, got {self.keyspace!r}")
+
+    @property
+    def ttl_seconds(self) -> int:
+        """The speed rows' time to live: 48 hours plus the grace, so no bucket goes missing at the merge cutoff."""
+        return int((SPEED_HOURS + self.ttl_grace_hours) * 3600)
+
+
 @dataclass(frozen=True)
 class Settings:
     tmdb: TmdbSettings = field(default_factory=TmdbSettings)
     lake_uri: str = DEFAULT_LAKE_URI
     quality_dir: Path = DEFAULT_QUALITY_DIR
     ui_url: str = DEFAULT_UI_URL
+    speed: SpeedSettings = field(default_factory=SpeedSettings)
+
+    @property
+    def checkpoint_uri(self) -> str:
+        return self.speed.checkpoint_uri or f"{self.lake_uri.rstrip('/')}/_checkpoints/speed"
 
 
 def _number(env: Mapping[str, str], name: str, kind: type, default):
@@ -97,11 +145,25 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         timeout=_number(env, "TMDB_TIMEOUT", float, 10.0),
         max_retries=_number(env, "TMDB_MAX_RETRIES", int, 6),
     )
+    speed = SpeedSettings(
+        kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or SpeedSettings.kafka_bootstrap_servers,
+        kafka_partitions=_number(env, "KAFKA_PARTITIONS", int, SpeedSettings.kafka_partitions),
+        kafka_replication=_number(env, "KAFKA_REPLICATION", int, SpeedSettings.kafka_replication),
+        kafka_retention_hours=_number(env, "KAFKA_RETENTION_HOURS", float, SpeedSettings.kafka_retention_hours),
+        schema_registry_url=env.get("SCHEMA_REGISTRY_URL") or None,
+        cassandra_hosts=tuple(h.strip() for h in (env.get("CASSANDRA_HOSTS") or "127.0.0.1").split(",") if h.strip()),
+        cassandra_port=_number(env, "CASSANDRA_PORT", int, SpeedSettings.cassandra_port),
+        keyspace=env.get("SPEED_KEYSPACE") or SpeedSettings.keyspace,
+        ttl_grace_hours=_number(env, "SPEED_TTL_GRACE_HOURS", float, SpeedSettings.ttl_grace_hours),
+        watermark=env.get("SPEED_WATERMARK") or SpeedSettings.watermark,
+        checkpoint_uri=env.get("SPEED_CHECKPOINT_URI") or None,
+    )
     return Settings(
         tmdb=tmdb,
         lake_uri=env.get("LAKE_URI") or DEFAULT_LAKE_URI,
         quality_dir=Path(env.get("DATA_QUALITY_DIR") or DEFAULT_QUALITY_DIR),
         ui_url=(env.get("AIRFLOW_UI_URL") or DEFAULT_UI_URL).rstrip("/"),
+        speed=speed,
     )
 
 

@@ -22,27 +22,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from movie_pipeline.sentiment import sentiment_label
+from movie_pipeline.speed.cassandra import WINDOW_COLUMNS
 
 WINDOW_MS = 5 * 60 * 1000
 
-WINDOW_FIELDS = (
-    "movie_id",
-    "window_start",
-    "window_end",
-    "popularity",
-    "vote_average",
-    "vote_count",
-    "popularity_delta",
-    "vote_average_delta",
-    "vote_count_delta",
-    "metric_observations",
-    "review_count",
-    "sentiment_sum",
-    "positive",
-    "neutral",
-    "negative",
-    "last_event_time",
-)
+WINDOW_FIELDS = WINDOW_COLUMNS  # a window row is a row of the Cassandra table movie_windows
 LATE_FIELDS = ("movie_id", "kind", "event_time", "window_start", "watermark", "topic", "partition", "offset")
 
 

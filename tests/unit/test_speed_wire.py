@@ -4,9 +4,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from movie_pipeline.config import SpeedSettings
 from movie_pipeline.errors import ConfigError
 from movie_pipeline.schemas.avro import EVENT_TYPES, METADATA, METRIC, REVIEW, EventType
-from movie_pipeline.speed.registry import CheckedInIds, ConfluentRegistry, registry_from_env
+from movie_pipeline.speed.registry import CheckedInIds, ConfluentRegistry, registry_for
 from movie_pipeline.speed.wire import WireFormatError, decode, frame
 
 AT = datetime(2026, 11, 20, 8, 3, 12, 345000, tzinfo=UTC)
@@ -83,8 +84,8 @@ def test_checked_in_ids_name_each_current_schema_once():
     ids = {event_type.name: registry.register(event_type) for event_type in EVENT_TYPES}
     assert ids == {"metric": 1, "review": 2, "metadata": 3}
     assert registry.schemas_by_id() == {1: METRIC.parsed, 2: REVIEW.parsed, 3: METADATA.parsed}
-    assert isinstance(registry_from_env({}), CheckedInIds)
-    assert isinstance(registry_from_env({"SCHEMA_REGISTRY_URL": "http://registry:8080/apis/ccompat/v7"}), ConfluentRegistry)
+    assert isinstance(registry_for(SpeedSettings()), CheckedInIds)
+    assert isinstance(registry_for(SpeedSettings(schema_registry_url="http://registry:8080/apis/ccompat/v7")), ConfluentRegistry)
 
 
 def test_a_schema_edited_without_a_new_id_is_refused():

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
 from typing import Protocol
 
 import httpx
 
+from movie_pipeline.config import SpeedSettings
 from movie_pipeline.errors import ConfigError, PipelineError
 from movie_pipeline.schemas.avro import AVRO_DIR, EVENT_TYPES, EventType
 
@@ -85,6 +85,6 @@ class ConfluentRegistry:
         return known
 
 
-def registry_from_env(env: Mapping[str, str]) -> SchemaRegistry:
-    url = env.get("SCHEMA_REGISTRY_URL")
+def registry_for(speed: SpeedSettings) -> SchemaRegistry:
+    url = speed.schema_registry_url
     return ConfluentRegistry(url) if url else CheckedInIds()

@@ -19,6 +19,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 import httpx
 
@@ -64,6 +65,7 @@ class TmdbResponse:
     status: int
     payload: dict
     fetched_at: str
+    served_at: datetime | None = None  # TMDB's own clock: the response's Date header (not recorded in bronze)
 
     def envelope(self) -> dict:
         return {
@@ -168,7 +170,7 @@ class TmdbClient:
                         "or TMDB_READ_TOKEN (or the password / read_token of the Airflow connection tmdb_default)"
                     ) from None
                 elif status == 404 and allow_404:
-                    return TmdbResponse(endpoint, recorded, 404, _json_or_empty(response), fetched_at)
+                    return TmdbResponse(endpoint, recorded, 404, _json_or_empty(response), fetched_at, _served_at(response))
                 elif status >= 400:
                     raise TmdbRequestError(f"TMDB rejected {endpoint} with {params} (HTTP {status}{_tmdb_code(response)})") from None
                 else:
@@ -178,7 +180,7 @@ class TmdbClient:
                         problem = "an unparsable JSON body"
                     else:
                         if isinstance(payload, dict):
-                            return TmdbResponse(endpoint, recorded, status, payload, fetched_at)
+                            return TmdbResponse(endpoint, recorded, status, payload, fetched_at, _served_at(response))
                         problem = "a JSON body that is not an object"
             failures += 1
             if failures > self.settings.max_retries:
@@ -310,6 +312,13 @@ def _retry_after(response: httpx.Response) -> float:
         return min(60.0, max(0.0, float(raw)))
     except ValueError:
         return 1.0
+
+
+def _served_at(response: httpx.Response) -> datetime | None:
+    try:
+        return parsedate_to_datetime(response.headers["Date"]).astimezone(UTC)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _tmdb_code(response: httpx.Response) -> str:

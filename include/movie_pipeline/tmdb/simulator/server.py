@@ -328,6 +328,10 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.server.simulator.connection_closed(self._client)
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header on the simulator's clock, as TMDB's own time."""
+        return super().date_time_string(self.server.simulator.now() if timestamp is None else timestamp)
+
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
         pass  # the access log would carry api_key query parameters; stats are counted instead
 

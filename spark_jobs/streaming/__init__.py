@@ -1,0 +1,1 @@
+"""Long-running spark-submit entrypoints of the speed layer (Structured Streaming)."""

@@ -1,0 +1,141 @@
+"""spark-submit entrypoint (long-running): Kafka -> 5-minute speed views in Cassandra.
+
+    spark-submit --jars <connector jars> spark_jobs/streaming/speed_views.py [--trigger "2 seconds"]
+
+Two streaming queries in one application, each with its checkpoint under
+``SPEED_CHECKPOINT_URI`` (on the lake):
+
+- ``speed_views``: metric and review events -> per-movie windows (``movie_windows``,
+  ``trending_windows``) and the late events (``late_events``), written in ``foreachBatch`` with
+  prepared statements keyed by ``(movie_id, window_start)``; a replayed batch overwrites.
+- ``dead_letters``: every record that is not a framed Avro record of its topic's schema -> the
+  dead-letter topic, with the reason and its origin in the headers (at least once: a replayed
+  batch may repeat a dead letter).
+
+After each micro-batch a query records its progress in ``stream_progress`` (what the supervisor
+DAG watches). If either query fails, the application exits non-zero and the supervisor restarts
+it from the checkpoints: nothing is lost (Kafka offsets are committed with the state) and
+nothing is counted twice (the writes are upserts of complete window values).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from functools import partial
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from movie_pipeline.config import Settings, SpeedSettings, settings_from_env
+from movie_pipeline.schemas.avro import DEAD_LETTER_TOPIC, METRIC, REVIEW
+from movie_pipeline.speed import cassandra
+from movie_pipeline.speed.registry import registry_for
+from spark_jobs.transforms import speed
+
+VIEWS_QUERY = "speed_views"
+DEAD_LETTERS_QUERY = "dead_letters"
+
+
+def read_kafka(spark: SparkSession, speed_settings: SpeedSettings) -> DataFrame:
+    return (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", speed_settings.kafka_bootstrap_servers)
+        .option("subscribe", f"{METRIC.topic},{REVIEW.topic}")
+        .option("startingOffsets", "earliest")
+        .option("failOnDataLoss", "false")  # records past the topic retention are gone; keep serving the rest
+        .load()
+    )
+
+
+def _write_partition(speed_settings: SpeedSettings, rows) -> None:
+    """One partition of a micro-batch's output: window rows, trending rows, late events."""
+    windows, trending, late = [], [], []
+    for row in rows:
+        if row["row_type"] == "window":
+            windows.append(row)
+            if row["popularity_delta"] is not None:
+                trending.append(row)
+        else:
+            late.append({**row.asDict(), "day": row["event_time"].date()})
+    cassandra.write_rows(speed_settings, "movie_windows", cassandra.WINDOW_COLUMNS, windows)
+    cassandra.write_rows(speed_settings, "trending_windows", cassandra.TRENDING_COLUMNS, trending)
+    cassandra.write_rows(speed_settings, "late_events", cassandra.LATE_COLUMNS, late)
+
+
+def write_views(speed_settings: SpeedSettings, batch: DataFrame, batch_id: int) -> None:
+    batch.foreachPartition(partial(_write_partition, speed_settings))
+    # the counts come from the same (deterministic) batch; cheap next to the writes
+    late = batch.filter(F.col("row_type") == "late").count()
+    cassandra.record_progress(speed_settings, VIEWS_QUERY, batch_id, late_events=late)
+
+
+def dead_letter_records(dead: DataFrame) -> DataFrame:
+    """Dead letters as Kafka records: the original key and bytes, why and where from in the headers."""
+    header = lambda name, value: F.struct(F.lit(name).alias("key"), value.cast("string").cast("binary").alias("value"))  # noqa: E731
+    return dead.select(
+        "key",
+        "value",
+        F.array(
+            header("reason", F.col("reason")),
+            header("source_topic", F.col("topic")),
+            header("source_partition", F.col("partition")),
+            header("source_offset", F.col("offset")),
+        ).alias("headers"),
+    )
+
+
+def write_dead_letters(speed_settings: SpeedSettings, batch: DataFrame, batch_id: int) -> None:
+    dead_letter_records(batch).write.format("kafka").option("kafka.bootstrap.servers", speed_settings.kafka_bootstrap_servers).option(
+        "topic", DEAD_LETTER_TOPIC
+    ).save()
+    cassandra.record_progress(speed_settings, DEAD_LETTERS_QUERY, batch_id)
+
+
+def start(spark: SparkSession, settings: Settings, trigger: str) -> list:
+    speed_settings = settings.speed
+    registry = registry_for(speed_settings)
+    schema_ids = {event_type.name: registry.register(event_type) for event_type in (METRIC, REVIEW)}
+    events, dead = speed.decode(read_kafka(spark, speed_settings), schema_ids)
+    views = (
+        speed.window(events, speed_settings.watermark)
+        .writeStream.queryName(VIEWS_QUERY)
+        .outputMode("update")
+        .foreachBatch(partial(write_views, speed_settings))
+        .option("checkpointLocation", f"{settings.checkpoint_uri}/{VIEWS_QUERY}")
+        .trigger(processingTime=trigger)
+        .start()
+    )
+    dead_letters = (
+        dead.writeStream.queryName(DEAD_LETTERS_QUERY)
+        .foreachBatch(partial(write_dead_letters, speed_settings))
+        .option("checkpointLocation", f"{settings.checkpoint_uri}/{DEAD_LETTERS_QUERY}")
+        .trigger(processingTime=trigger)
+        .start()
+    )
+    return [views, dead_letters]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="speed_views: Kafka -> 5-minute speed views in Cassandra (runs until stopped)")
+    parser.add_argument("--trigger", default="2 seconds", help="micro-batch interval (default: 2 seconds)")
+    args = parser.parse_args(argv)
+    settings = settings_from_env()
+    cassandra.ensure_schema(settings.speed)
+    spark = SparkSession.builder.appName("speed_views").config("spark.sql.session.timeZone", "UTC").getOrCreate()
+    queries = start(spark, settings, args.trigger)
+    print(f"streaming: {', '.join(q.name for q in queries)}; checkpoints under {settings.checkpoint_uri}", flush=True)
+    try:
+        spark.streams.awaitAnyTermination()
+    finally:
+        failed = [q for q in queries if q.exception() is not None]
+        for query in queries:
+            query.stop()
+        spark.stop()
+    for query in failed:
+        print(f"query {query.name} failed: {query.exception()}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
