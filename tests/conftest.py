@@ -7,6 +7,8 @@ test module imports it.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -47,7 +49,6 @@ def start_simulator():
 @pytest.fixture(scope="session")
 def spark():
     """A small local Spark session shared by the tests that ask for it."""
-    import sys
 
     from pyspark.sql import SparkSession
 
@@ -65,3 +66,10 @@ def spark():
     )
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """A migrated metadata DB in the test session's AIRFLOW_HOME (for ``dag.test()``)."""
+    done = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]

@@ -24,7 +24,7 @@ import argparse
 import sys
 from functools import partial
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from movie_pipeline.config import Settings, SpeedSettings, settings_from_env
@@ -64,23 +64,29 @@ def _write_partition(speed_settings: SpeedSettings, rows) -> None:
 
 
 def write_views(speed_settings: SpeedSettings, batch: DataFrame, batch_id: int) -> None:
-    batch.foreachPartition(partial(_write_partition, speed_settings))
-    # the counts come from the same (deterministic) batch; cheap next to the writes
-    late = batch.filter(F.col("row_type") == "late").count()
+    batch.persist()  # two actions below; the windows and VADER scores are computed once
+    try:
+        batch.foreachPartition(partial(_write_partition, speed_settings))
+        late = batch.filter(F.col("row_type") == "late").count()
+    finally:
+        batch.unpersist()
     cassandra.record_progress(speed_settings, VIEWS_QUERY, batch_id, late_events=late)
+
+
+def _header(name: str, value) -> Column:
+    return F.struct(F.lit(name).alias("key"), value.cast("string").cast("binary").alias("value"))
 
 
 def dead_letter_records(dead: DataFrame) -> DataFrame:
     """Dead letters as Kafka records: the original key and bytes, why and where from in the headers."""
-    header = lambda name, value: F.struct(F.lit(name).alias("key"), value.cast("string").cast("binary").alias("value"))  # noqa: E731
     return dead.select(
         "key",
         "value",
         F.array(
-            header("reason", F.col("reason")),
-            header("source_topic", F.col("topic")),
-            header("source_partition", F.col("partition")),
-            header("source_offset", F.col("offset")),
+            _header("reason", F.col("reason")),
+            _header("source_topic", F.col("topic")),
+            _header("source_partition", F.col("partition")),
+            _header("source_offset", F.col("offset")),
         ).alias("headers"),
     )
 
@@ -123,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_from_env()
     cassandra.ensure_schema(settings.speed)
     spark = SparkSession.builder.appName("speed_views").config("spark.sql.session.timeZone", "UTC").getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")  # a long-running job: its log is for progress and problems
     queries = start(spark, settings, args.trigger)
     print(f"streaming: {', '.join(q.name for q in queries)}; checkpoints under {settings.checkpoint_uri}", flush=True)
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -20,13 +19,6 @@ from movie_pipeline.tmdb.simulator import Faults
 from tests.bronze_truth import assert_bronze_matches, expected_ids
 from tests.conftest import API_KEY
 from tests.integration.test_ingest import CATALOGUE, DAY, NOW
-
-
-@pytest.fixture(scope="module")
-def airflow_db():
-    """A migrated metadata DB in the test session's AIRFLOW_HOME (see tests/conftest.py)."""
-    done = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
 
 @pytest.fixture

@@ -59,13 +59,15 @@ class ConfluentRegistry:
         self.url = url.rstrip("/")
         self.timeout = timeout
 
-    def _call(self, method: str, path: str, body: dict | None = None) -> dict:
+    def _call(self, method: str, path: str, body: dict | None = None, missing_ok: bool = False):
         try:
             response = httpx.request(
                 method, f"{self.url}{path}", json=body, headers={"Content-Type": REGISTRY_MEDIA_TYPE}, timeout=self.timeout
             )
         except httpx.HTTPError as error:
             raise PipelineError(f"schema registry {self.url} unreachable: {error}") from error
+        if response.status_code == 404 and missing_ok:
+            return None
         if response.status_code >= 400:
             raise PipelineError(f"schema registry {method} {path} -> HTTP {response.status_code}: {response.text[:300]}")
         return response.json()
@@ -78,8 +80,8 @@ class ConfluentRegistry:
 
         known: dict[int, dict] = {}
         for event_type in EVENT_TYPES:
-            versions = self._call("GET", f"/subjects/{event_type.subject}/versions")
-            for version in versions:
+            versions = self._call("GET", f"/subjects/{event_type.subject}/versions", missing_ok=True)
+            for version in versions or []:  # a subject nobody registered yet has no versions
                 entry = self._call("GET", f"/subjects/{event_type.subject}/versions/{version}")
                 known[entry["id"]] = fastavro.parse_schema(json.loads(entry["schema"]))
         return known

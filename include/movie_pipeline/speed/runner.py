@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Protocol
 
@@ -55,13 +56,15 @@ def job_command(job: str, env: dict[str, str]) -> list[str]:
 class JobRunner(Protocol):
     def start(self, job: str) -> int: ...
     def is_alive(self, job: str) -> bool: ...
+    def uptime_s(self, job: str) -> float | None: ...
     def stop(self, job: str) -> None: ...
 
 
 class LocalProcessRunner:
     def __init__(self, jobs_dir: Path = DEFAULT_JOBS_DIR, env: dict[str, str] | None = None) -> None:
         self.jobs_dir = jobs_dir
-        self.env = {**os.environ, "PYSPARK_PYTHON": sys.executable, **(env or {})}
+        # TZ: PySpark hands timestamps to Python as naive local times, and the Cassandra driver reads naive as UTC
+        self.env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "TZ": "UTC", **(env or {})}
 
     def pid_file(self, job: str) -> Path:
         return self.jobs_dir / job / "pid"
@@ -75,6 +78,10 @@ class LocalProcessRunner:
 
     def is_alive(self, job: str) -> bool:
         return self.pid(job) is not None
+
+    def uptime_s(self, job: str) -> float | None:
+        process = owned_process(self.pid_file(job))
+        return None if process is None else time.time() - process.create_time()
 
     def start(self, job: str) -> int:
         """Start the job unless it runs already; return its pid."""

@@ -1,0 +1,191 @@
+"""Speed layer throughput and freshness: producer -> Kafka -> Spark (2 cores) -> Cassandra.
+
+Kafka and Cassandra are started on their own ports and state directory, the streaming job is
+started as the supervisor starts it (spark-submit, local[2]); then:
+
+    stream_events_per_s     a backlog of --events framed Avro events (metrics and reviews over
+                            2,000 movies) produced before the job starts; events / seconds from
+                            the job's first planned batch (start-up excluded) to the last batch
+                            committed with nothing left in Kafka (target >= 5,000)
+    stream_freshness_p50_s  events produced at a steady --rate for --seconds, each timed at
+    stream_freshness_p95_s  production (event time = wall clock); per window, the write time of
+                            its row minus the time of its newest event (target p95 <= 30)
+
+    python bench/stream_bench.py [--events 300000] [--rate 2000] [--seconds 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from confluent_kafka import Producer
+from results import record
+
+from movie_pipeline.config import PROJECT_ROOT, settings_from_env
+from movie_pipeline.schemas.avro import METRIC, REVIEW
+from movie_pipeline.speed import cassandra
+from movie_pipeline.speed.health import kafka_lag
+from movie_pipeline.speed.registry import CheckedInIds
+from movie_pipeline.speed.runner import SPEED_VIEWS, LocalProcessRunner
+from movie_pipeline.speed.topics import ensure_topics
+from movie_pipeline.speed.wire import frame
+from movie_pipeline.stack import manager
+from movie_pipeline.stack.services import Kafka, StackSettings
+
+PORTS = {"kafka": 12092, "cassandra": 12042}
+MOVIES = 2_000
+TARGETS = {"stream_events_per_s": ">= 5000", "stream_freshness_p95_s": "<= 30"}
+REVIEW_TEXTS = ("A wonderful film.", "Boring and too long.", "It was fine.", "I loved it!", "Awful.")
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class EventSource:
+    def __init__(self, bootstrap: str, seed: int = 1) -> None:
+        ids = CheckedInIds()
+        self.ids = {METRIC.name: ids.register(METRIC), REVIEW.name: ids.register(REVIEW)}
+        self.rng = random.Random(seed)
+        self.producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True, "linger.ms": 20})
+        self.sent = 0
+
+    def send(self, at: datetime) -> None:
+        movie = self.rng.randint(1, MOVIES)
+        if self.rng.random() < 0.1:
+            event_type = REVIEW
+            record_ = {
+                "review_id": f"b{self.sent}", "movie_id": movie, "event_time": at, "created_at": at, "author": "bench",
+                "rating": None, "content": self.rng.choice(REVIEW_TEXTS),
+            }  # fmt: skip
+        else:
+            event_type = METRIC
+            record_ = {
+                "movie_id": movie, "event_time": at, "popularity": self.rng.uniform(1, 500), "vote_average": self.rng.uniform(0, 10),
+                "vote_count": self.rng.randint(0, 50_000), "source": "bench",
+            }  # fmt: skip
+        value = frame(self.ids[event_type.name], event_type.parsed, record_)
+        while True:
+            try:
+                self.producer.produce(event_type.topic, key=str(movie).encode(), value=value)
+                break
+            except BufferError:
+                self.producer.poll(0.1)
+        self.producer.poll(0)
+        self.sent += 1
+
+    def flush(self) -> None:
+        if self.producer.flush(120):
+            raise SystemExit("Kafka did not acknowledge every event")
+
+
+def _latest_batch(checkpoint: str, log_dir: str) -> int:
+    directory = Path(checkpoint.removeprefix("file://")) / log_dir
+    return max((int(p.name) for p in directory.iterdir() if p.name.isdigit()), default=-1) if directory.exists() else -1
+
+
+def wait_until_caught_up(settings, checkpoint: str, runner: LocalProcessRunner, timeout: float) -> float:
+    """Seconds until nothing waits in Kafka and the last batch has been written (its progress recorded)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if not runner.is_alive(SPEED_VIEWS):
+            raise SystemExit(f"the streaming job died:\n{runner.log_tail(SPEED_VIEWS)}")
+        if kafka_lag(settings, checkpoint) == 0 and _latest_batch(checkpoint, "commits") == _latest_batch(checkpoint, "offsets"):
+            return time.monotonic() - started
+        time.sleep(0.5)
+    raise SystemExit(f"the streaming job did not catch up within {timeout:.0f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=300_000, help="backlog for the throughput figure")
+    parser.add_argument("--rate", type=int, default=2_000, help="events per second for the freshness figure")
+    parser.add_argument("--seconds", type=int, default=60, help="how long to produce at --rate")
+    args = parser.parse_args()
+
+    state_dir = PROJECT_ROOT / ".local" / "bench-speed-stack"
+    shutil.rmtree(state_dir, ignore_errors=True)
+    stack = StackSettings(state_dir=state_dir, ports={**StackSettings().ports, **PORTS})
+    work = Path(tempfile.mkdtemp(prefix="stream-bench-"))
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": Kafka(stack).bootstrap_servers,
+        "CASSANDRA_HOSTS": stack.host,
+        "CASSANDRA_PORT": str(PORTS["cassandra"]),
+        "SPEED_KEYSPACE": "speed_bench",
+        "SPEED_CHECKPOINT_URI": (work / "checkpoints").as_uri(),
+        "SPEED_WATERMARK": "10 minutes",
+        "SPEED_TRIGGER": "1 second",
+    }
+    settings = settings_from_env(env)
+    checkpoint = f"{settings.checkpoint_uri}/{SPEED_VIEWS}"
+    runner = LocalProcessRunner(work / "jobs", env=env)
+    figures: dict[str, float] = {}
+    try:
+        manager.up(stack, ["kafka", "cassandra"], emit=log)
+        ensure_topics(settings.speed)
+        cassandra.ensure_schema(settings.speed)
+        source = EventSource(env["KAFKA_BOOTSTRAP_SERVERS"])
+
+        log(f"producing a backlog of {args.events} events ...")
+        started = time.monotonic()
+        base = datetime.now(UTC) - timedelta(minutes=30)
+        for i in range(args.events):
+            source.send(base + timedelta(milliseconds=i * 1_800_000 // args.events))
+        source.flush()
+        produced_s = time.monotonic() - started
+        log(f"  produced in {produced_s:.1f} s; starting the streaming job")
+        job_started = time.monotonic()
+        runner.start(SPEED_VIEWS)
+        first_batch = Path(checkpoint.removeprefix("file://")) / "offsets" / "0"
+        while not first_batch.exists():  # JVM, session and Kafka metadata: start-up, not throughput
+            if not runner.is_alive(SPEED_VIEWS) or time.monotonic() - job_started > 300:
+                raise SystemExit(f"the streaming job did not start:\n{runner.log_tail(SPEED_VIEWS)}")
+            time.sleep(0.2)
+        startup = time.monotonic() - job_started
+        caught_up = wait_until_caught_up(settings, checkpoint, runner, timeout=1800)
+        log(f"  started in {startup:.1f} s, then caught up with the backlog in {caught_up:.1f} s")
+        figures["stream_events_per_s"] = round(args.events / caught_up, 0)
+
+        log(f"producing {args.rate} events/s for {args.seconds} s ...")
+        steady_from = datetime.now(UTC)
+        for second in range(args.seconds):
+            tick = time.monotonic()
+            for _ in range(args.rate):
+                source.send(datetime.now(UTC))
+            source.producer.poll(0)
+            time.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
+            if second % 10 == 9:
+                log(f"  {second + 1} s")
+        source.flush()
+        wait_until_caught_up(settings, checkpoint, runner, timeout=600)
+        session = cassandra.connect(settings.speed)
+        try:
+            rows = session.execute(f"SELECT last_event_time, written_at FROM {settings.speed.keyspace}.movie_windows")
+            lags = [
+                (r.written_at - r.last_event_time).total_seconds()
+                for r in rows
+                if r.last_event_time is not None and r.last_event_time.replace(tzinfo=UTC) >= steady_from
+            ]
+        finally:
+            session.cluster.shutdown()
+        quantiles = statistics.quantiles(lags, n=20)
+        figures["stream_freshness_p50_s"] = round(statistics.median(lags), 2)
+        figures["stream_freshness_p95_s"] = round(quantiles[18], 2)
+        log(f"  freshness over {len(lags)} windows")
+    finally:
+        runner.stop(SPEED_VIEWS)
+        manager.down(stack, ["kafka", "cassandra"], emit=log)
+        shutil.rmtree(work, ignore_errors=True)
+    record(figures, TARGETS)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""Is a speed-layer job alive and making progress? What the supervisor DAG's sensors ask.
+
+- ``producer``: alive, and its last poll (``stream_progress``) is recent (3 poll intervals).
+- ``speed_views``: alive, and either nothing waits in Kafka or its queries committed a batch
+  recently. Its Kafka lag is the end offsets of the topics minus the offsets of the latest batch
+  in the query's checkpoint (Spark keeps them there, not in a consumer group).
+
+Verdicts: ``healthy``; ``starting`` (alive, no progress yet, still within the start grace);
+``dead`` (no process); ``stalled`` (alive but no progress while work waits).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from movie_pipeline.config import Settings
+from movie_pipeline.schemas.avro import METRIC, REVIEW
+from movie_pipeline.speed.runner import PRODUCER, SPEED_VIEWS, JobRunner
+
+START_GRACE_S = 180.0
+STALL_AFTER_S = 120.0
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    job: str
+    verdict: str
+    detail: str
+    progress_age_s: float | None = None
+    lag: int | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def last_progress(settings: Settings, job: str) -> datetime | None:
+    from movie_pipeline.speed.cassandra import connect
+
+    session = connect(settings.speed)
+    try:
+        row = session.execute(f"SELECT committed_at FROM {settings.speed.keyspace}.stream_progress WHERE job = %s", (job,)).one()
+    finally:
+        session.cluster.shutdown()
+    return None if row is None or row.committed_at is None else row.committed_at.replace(tzinfo=UTC)
+
+
+def checkpoint_offsets(checkpoint_uri: str) -> dict[str, dict[int, int]]:
+    """The Kafka offsets the latest batch in a query's checkpoint read up to: topic -> partition -> offset."""
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(f"{checkpoint_uri.rstrip('/')}/offsets")
+    if not fs.exists(root):
+        return {}
+    batches = [int(name.rsplit("/", 1)[-1]) for name in fs.ls(root, detail=False) if name.rsplit("/", 1)[-1].isdigit()]
+    if not batches:
+        return {}
+    lines = fs.cat_file(f"{root}/{max(batches)}").decode().splitlines()
+    offsets: dict[str, dict[int, int]] = {}
+    for line in lines[2:]:  # version, batch metadata, then one line per source
+        for topic, partitions in json.loads(line).items():
+            offsets[topic] = {int(p): int(o) for p, o in partitions.items()}
+    return offsets
+
+
+def kafka_lag(settings: Settings, checkpoint_uri: str) -> int:
+    """Events in the metric and review topics that the streaming job's latest batch has not read."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    read = checkpoint_offsets(checkpoint_uri)
+    consumer = Consumer({"bootstrap.servers": settings.speed.kafka_bootstrap_servers, "group.id": "movie-speed-supervisor"})
+    try:
+        lag = 0
+        for topic in (METRIC.topic, REVIEW.topic):
+            metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
+            for partition in sorted(metadata.partitions) if metadata and metadata.partitions else []:
+                low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+                lag += max(0, high - read.get(topic, {}).get(partition, low))
+        return lag
+    finally:
+        consumer.close()
+
+
+def job_status(settings: Settings, runner: JobRunner, job: str, now: datetime | None = None) -> JobStatus:
+    """The verdict on one job."""
+    now = now or datetime.now(UTC)
+    started_s_ago = runner.uptime_s(job)
+    if started_s_ago is None:
+        return JobStatus(job, "dead", f"{job} has no running process")
+    progress = last_progress(settings, job)
+    age = None if progress is None else (now - progress).total_seconds()
+    lag = kafka_lag(settings, f"{settings.checkpoint_uri}/{SPEED_VIEWS}") if job == SPEED_VIEWS else None
+    if job == PRODUCER:
+        every = float(getattr(runner, "env", {}).get("PRODUCER_EVERY_S", "60"))
+        fresh = age is not None and age <= 3 * every + 30
+        waiting = True
+    else:
+        fresh = age is not None and age <= STALL_AFTER_S
+        waiting = bool(lag)
+    if fresh or not waiting:
+        return JobStatus(job, "healthy", f"last progress {_age(age)} ago, lag {lag}", age, lag)
+    if started_s_ago is not None and started_s_ago < START_GRACE_S:
+        return JobStatus(job, "starting", f"started {started_s_ago:.0f} s ago, no progress yet", age, lag)
+    return JobStatus(job, "stalled", f"no progress for {_age(age)} while {lag if lag is not None else 'work'} waits", age, lag)
+
+
+def _age(seconds: float | None) -> str:
+    return "ever" if seconds is None else f"{seconds:.0f} s"

@@ -1,0 +1,80 @@
+"""What the speed supervisor DAG's tasks do (``dags/movie_speed_supervisor.py`` only wires them).
+
+Settings: the speed variables of ``movie_pipeline.config``, plus ``SPEED_JOBS_DIR`` (where the
+local runner keeps each job's pid and log, default ``.local/speed/jobs``) and ``SPEED_MAX_LAG``
+(events waiting in Kafka above which the lag check fails, default 50,000) and ``SPEED_JOBS`` (the
+jobs this supervisor keeps running, default ``producer,speed_views``; a job run elsewhere is left
+out and its tasks are skipped).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from movie_pipeline.config import settings_from_env
+from movie_pipeline.speed.runner import DEFAULT_JOBS_DIR, JOBS, SPEED_VIEWS, LocalProcessRunner
+
+log = logging.getLogger(__name__)
+DEFAULT_MAX_LAG = 50_000
+
+
+def runner() -> LocalProcessRunner:
+    return LocalProcessRunner(Path(os.environ.get("SPEED_JOBS_DIR") or DEFAULT_JOBS_DIR))
+
+
+def ensure_topics_and_tables() -> dict[str, list[str]]:
+    from movie_pipeline.speed.cassandra import ensure_schema
+    from movie_pipeline.speed.topics import ensure_topics
+
+    speed = settings_from_env().speed
+    topics, tables = ensure_topics(speed), ensure_schema(speed)
+    log.info("Kafka topics: %s; Cassandra tables in %s: %s", ", ".join(topics), speed.keyspace, ", ".join(tables))
+    return {"topics": topics, "tables": tables}
+
+
+def supervised_jobs() -> list[str]:
+    return [job.strip() for job in (os.environ.get("SPEED_JOBS") or ",".join(JOBS)).split(",") if job.strip()]
+
+
+def watch(job: str) -> tuple[bool, dict]:
+    """One poke of a job's sensor: (is the verdict final, the status). A starting job is poked again."""
+    from movie_pipeline.speed.health import JobStatus, job_status
+
+    if job not in supervised_jobs():
+        log.info("%s is not in SPEED_JOBS (%s): not supervised here", job, ",".join(supervised_jobs()))
+        return True, JobStatus(job, "unsupervised", "not in SPEED_JOBS").as_dict()
+    status = job_status(settings_from_env(), runner(), job)
+    log.info("%s: %s (%s)", job, status.verdict, status.detail)
+    return status.verdict != "starting", status.as_dict()
+
+
+def needs_restart(status: dict) -> bool:
+    return status["verdict"] in ("dead", "stalled")
+
+
+def restart(status: dict) -> dict:
+    """Stop a stalled job, start it again (from its checkpoint / ledger); log where its log is."""
+    jobs = runner()
+    job = status["job"]
+    if status["verdict"] == "stalled":
+        log.warning("%s is stalled (%s): stopping it", job, status["detail"])
+        jobs.stop(job)
+    pid = jobs.start(job)
+    log.warning("restarted %s (was %s): pid %d, log %s", job, status["verdict"], pid, jobs.log_file(job))
+    return {"job": job, "was": status["verdict"], "pid": pid, "log": str(jobs.log_file(job))}
+
+
+def check_lag(status: dict) -> int:
+    """Fail (visibly) when more than SPEED_MAX_LAG events wait for the streaming job."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    max_lag = int(os.environ.get("SPEED_MAX_LAG") or DEFAULT_MAX_LAG)
+    lag = status.get("lag")
+    if status["job"] != SPEED_VIEWS or lag is None:
+        return 0
+    if lag > max_lag:
+        raise AirflowFailException(f"{lag} events wait in Kafka for {SPEED_VIEWS} (more than SPEED_MAX_LAG={max_lag})")
+    log.info("Kafka lag of %s: %d events (limit %d)", SPEED_VIEWS, lag, max_lag)
+    return lag
