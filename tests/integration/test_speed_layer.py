@@ -14,10 +14,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from movie_pipeline.config import SpeedSettings, settings_from_env
-from movie_pipeline.schemas.avro import DEAD_LETTER_TOPIC, METRIC, REVIEW
+from movie_pipeline.schemas.avro import DEAD_LETTER_TOPIC, EVENT_TYPES, METRIC, REVIEW
 from movie_pipeline.speed import cassandra
 from movie_pipeline.speed.registry import CheckedInIds
 from movie_pipeline.speed.runner import SPEED_VIEWS, LocalProcessRunner
@@ -53,8 +54,19 @@ def services():
         manager.down(stack, ["kafka", "cassandra"])
 
 
+def delete_topics(bootstrap: str) -> None:
+    """Each test starts from empty topics: the streaming job reads them from the earliest offset."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    names = [event_type.topic for event_type in EVENT_TYPES] + [DEAD_LETTER_TOPIC]
+    existing = [name for name in names if name in admin.list_topics(timeout=10).topics]
+    for future in admin.delete_topics(existing, operation_timeout=30).values() if existing else ():
+        future.result()
+    wait_for(lambda: not set(names) & set(admin.list_topics(timeout=10).topics), 60, "the topics to be deleted")
+
+
 @pytest.fixture
 def speed_env(services, tmp_path):
+    delete_topics(Kafka(services).bootstrap_servers)
     keyspace = f"speed_{int(time.time())}"
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": Kafka(services).bootstrap_servers,
