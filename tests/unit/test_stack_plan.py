@@ -104,3 +104,11 @@ def test_a_service_that_exits_twice_during_start_up_fails_with_its_log(settings)
     with pytest.raises(StackError, match="flaky exited during start-up(.|\\n)*not yet"):
         start_and_await(service)
     assert (service.home / "starts").read_text() == "xx"
+
+
+def test_kafka_cluster_ids_never_start_with_a_dash():
+    from movie_pipeline.stack.services.kafka import _kafka_cluster_id
+
+    ids = {_kafka_cluster_id() for _ in range(3000)}  # about 47 would start with '-' if nothing prevented it
+    assert len(ids) == 3000 and not [i for i in ids if i.startswith("-")]
+    assert all(len(i) == 22 for i in ids)

@@ -96,7 +96,12 @@ class Kafka(Service):
 
 
 def _kafka_cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A random cluster id as Kafka makes them: URL-safe base64 of a UUID, never starting with '-'
+    (``kafka-storage format -t -abc`` would read the id as an option)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 _LOG4J2_CONFIG = """Configuration:
