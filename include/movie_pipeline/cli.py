@@ -12,7 +12,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from movie_pipeline.config import DEFAULT_PRODUCER_LEDGER as DEFAULT_LEDGER
 from movie_pipeline.errors import PipelineError
 
 
@@ -105,11 +104,15 @@ def build_parser() -> argparse.ArgumentParser:
         "across restarts. Stop with SIGTERM or Ctrl-C (it flushes first). Settings: TMDB_*, KAFKA_BOOTSTRAP_SERVERS, "
         "SCHEMA_REGISTRY_URL, CASSANDRA_HOSTS (progress heartbeats), see the README.",
     )
-    produce.add_argument("--every", type=_positive(float), default=60.0, metavar="SECONDS", help="poll interval (default 60)")
+    produce.add_argument(
+        "--every", type=_positive(float), default=None, metavar="SECONDS", help="poll interval (default PRODUCER_EVERY_S, 60)"
+    )
     produce.add_argument("--polls", type=_positive(int), default=None, help="stop after this many polls (default: run until stopped)")
     produce.add_argument("--trending-pages", type=_positive(int), default=2, help="trending pages per window and poll (default 2)")
     produce.add_argument("--max-movies", type=_positive(int), default=100, help="movies whose details are read per poll (default 100)")
-    produce.add_argument("--ledger", type=Path, default=DEFAULT_LEDGER, help=f"what was sent, on disk (default {DEFAULT_LEDGER})")
+    produce.add_argument(
+        "--ledger", type=Path, default=None, help="what was sent, on disk (default PRODUCER_LEDGER, .local/speed/producer-ledger.sqlite)"
+    )
     produce.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port (default: off)")
 
     stack = commands.add_parser(
@@ -245,8 +248,8 @@ def _produce(args: argparse.Namespace) -> int:
     print(f"producing to {settings.speed.kafka_bootstrap_servers} ({', '.join(topics)}) from {settings.tmdb.base_url}", flush=True)
     stats = run(
         settings,
-        args.ledger,
-        args.every,
+        args.ledger or settings.speed.producer_ledger,
+        args.every or settings.speed.producer_every_s,
         PollPlan(trending_pages=args.trending_pages, max_detail_movies=args.max_movies),
         polls=args.polls,
         metrics_port=args.metrics_port,

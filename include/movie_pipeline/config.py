@@ -23,6 +23,8 @@
 | SPEED_TTL_GRACE_HOURS | 2                             | speed rows live 48 h plus this grace      |
 | SPEED_WATERMARK    | 10 minutes                       | how late an event may be and still count  |
 | SPEED_CHECKPOINT_URI | <lake>/_checkpoints/speed      | streaming checkpoints (on the lake)       |
+| PRODUCER_EVERY_S   | 60                               | seconds between the producer's TMDB polls |
+| PRODUCER_LEDGER    | <repo>/.local/speed/producer-ledger.sqlite | what the producer has sent (SQLite) |
 
 Inside Airflow the connection ``tmdb_default`` supplies the same TMDB settings: ``host`` is the
 base URL, ``password`` the API key, and ``extra`` may hold ``read_token``, ``rate_limit``,
@@ -96,8 +98,12 @@ class SpeedSettings:
     ttl_grace_hours: float = 2.0
     watermark: str = "10 minutes"
     checkpoint_uri: str | None = None  # default: <lake>/_checkpoints/speed
+    producer_every_s: float = 60.0
+    producer_ledger: Path = DEFAULT_PRODUCER_LEDGER
 
     def __post_init__(self) -> None:
+        if self.producer_every_s <= 0:
+            raise ConfigError(f"PRODUCER_EVERY_S must be a positive number of seconds, got {self.producer_every_s}")
         if self.kafka_partitions < 1 or self.kafka_replication < 1:
             raise ConfigError("KAFKA_PARTITIONS and KAFKA_REPLICATION must be at least 1")
         if self.ttl_grace_hours < 0:
@@ -157,6 +163,8 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         ttl_grace_hours=_number(env, "SPEED_TTL_GRACE_HOURS", float, SpeedSettings.ttl_grace_hours),
         watermark=env.get("SPEED_WATERMARK") or SpeedSettings.watermark,
         checkpoint_uri=env.get("SPEED_CHECKPOINT_URI") or None,
+        producer_every_s=_number(env, "PRODUCER_EVERY_S", float, SpeedSettings.producer_every_s),
+        producer_ledger=Path(env.get("PRODUCER_LEDGER") or DEFAULT_PRODUCER_LEDGER),
     )
     return Settings(
         tmdb=tmdb,

@@ -1,11 +1,13 @@
 """The speed layer on real Kafka and Cassandra: framed Avro events -> the streaming job
 (spark-submit, a detached process as the supervisor runs it) -> Cassandra windows, compared with
-aggregates computed here in plain Python; late events counted; dead letters with reasons; TTL."""
+aggregates computed here in plain Python; late events counted; dead letters with reasons; TTL;
+a killed streaming job and a restarted Kafka broker (under the producer polling the TMDB simulator)."""
 
 from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import signal
 import time
@@ -13,20 +15,21 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from movie_pipeline.config import SpeedSettings, settings_from_env
-from movie_pipeline.schemas.avro import DEAD_LETTER_TOPIC, EVENT_TYPES, METRIC, REVIEW
+from movie_pipeline.schemas.avro import DEAD_LETTER_TOPIC, EVENT_TYPES, METADATA, METRIC, REVIEW
 from movie_pipeline.speed import cassandra
 from movie_pipeline.speed.registry import CheckedInIds
-from movie_pipeline.speed.runner import SPEED_VIEWS, LocalProcessRunner
+from movie_pipeline.speed.runner import PRODUCER, SPEED_VIEWS, LocalProcessRunner
 from movie_pipeline.speed.topics import ensure_topics
-from movie_pipeline.speed.wire import frame
+from movie_pipeline.speed.wire import decode, frame
 from movie_pipeline.stack import manager
 from movie_pipeline.stack.services import Kafka, StackSettings
-from tests.conftest import REPO
+from movie_pipeline.tmdb.simulator import Catalogue
+from tests.conftest import API_KEY, REPO
 
 pytestmark = pytest.mark.integration
 PORTS = {"kafka": 11092, "cassandra": 11042}
@@ -299,3 +302,102 @@ def test_a_killed_streaming_job_is_restarted_by_the_supervisor_and_nothing_is_lo
 
 def task_states(run) -> set[tuple[str, str]]:
     return {(ti.task_id, ti.state) for ti in run.get_task_instances()}
+
+
+TMDB_SPEEDUP = 7200  # the simulator's clock runs two hours per second: every poll finds movies that changed
+POLL_LINE = re.compile(r"^poll \d+: (\d+) new events, (\d+) unacknowledged", re.MULTILINE)
+
+
+def test_a_kafka_broker_restart_while_the_producer_runs_loses_nothing_and_counts_nothing_twice(
+    services, speed_env, airflow_db, start_simulator, tmp_path, monkeypatch
+):
+    """The supervisor runs the real producer (polling the simulator every 3 s) and the streaming job; the
+    broker is stopped and started under them. Every event the producer polled reached Kafka once, each is
+    TMDB's truth at its event time, and Cassandra's windows equal the aggregates of what is in Kafka."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    catalogue, began = Catalogue(200, seed=3), time.time()
+    simulator = start_simulator(catalogue=catalogue, rate_limit=1000, now=lambda: START.timestamp() + (time.time() - began) * TMDB_SPEEDUP)
+    jobs_dir = tmp_path / "jobs"
+    env = {
+        **speed_env,
+        "SPEED_WATERMARK": "3650 days",  # on the fast clock a poll's answers are hours apart: none may be late here
+        "SPEED_JOBS": f"{PRODUCER},{SPEED_VIEWS}",
+        "SPEED_JOBS_DIR": str(jobs_dir),
+        "TMDB_BASE_URL": simulator.base_url,
+        "TMDB_API_KEY": API_KEY,
+        "TMDB_RATE_LIMIT": "500",
+        "PRODUCER_EVERY_S": "3",
+        "PRODUCER_LEDGER": str(tmp_path / "ledger.sqlite"),
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    speed = settings_from_env().speed
+    supervisor = DagBag(dag_folder=str(REPO / "dags")).get_dag("movie_speed_supervisor")
+    runner = LocalProcessRunner(jobs_dir, env=env)
+    producer_log = lambda: runner.log_file(PRODUCER).read_text() if runner.log_file(PRODUCER).exists() else ""  # noqa: E731
+    polls = lambda: POLL_LINE.findall(producer_log())  # noqa: E731
+
+    first = supervisor.test()
+    assert first.state == "success"
+    assert task_states(first) >= {("restart_producer", "success"), ("restart_speed_views", "success")}
+    session = cassandra.connect(speed)
+    try:
+        wait_for(lambda: window_count(session, speed.keyspace) > 0, 300, "the first windows", lambda: runner.log_tail(SPEED_VIEWS))
+        before = len(polls())
+        manager.down(services, ["kafka"])
+        time.sleep(10)  # the producer polls on; what it sends waits in its queue for the broker
+        manager.up(services, ["kafka"])
+        wait_for(lambda: len(polls()) >= before + 5, 180, "five polls after the broker restart", lambda: runner.log_tail(PRODUCER))
+
+        second = supervisor.test()  # whatever the restart broke is started again; the run says which
+        assert second.state == "success"
+        runner.stop(PRODUCER)  # SIGTERM: it finishes its poll and flushes
+        assert not runner.is_alive(PRODUCER)
+
+        in_kafka = {event_type: read_topic(speed.kafka_bootstrap_servers, event_type) for event_type in (METRIC, REVIEW, METADATA)}
+        windowed = [("metric", record) for record in in_kafka[METRIC]] + [("review", record) for record in in_kafka[REVIEW]]
+        expected = expected_windows(windowed)
+        wait_for(lambda: windows_equal(session, speed.keyspace, expected), 300, "the expected windows", fail=False)
+        assert_windows_equal(session, speed.keyspace, expected)
+    finally:
+        runner.stop(PRODUCER)
+        runner.stop(SPEED_VIEWS)
+        session.cluster.shutdown()
+
+    lines = polls()
+    print("the supervisor after the broker restart:", sorted(task_states(second)))
+    assert "did not take an event" not in producer_log() and all(int(left) == 0 for _, left in lines), runner.log_tail(PRODUCER)
+    produced = sum(int(new) for new, _ in lines)
+    assert produced == sum(len(records) for records in in_kafka.values()), "every polled event in Kafka once"
+    assert sum(int(new) for new, _ in lines[before:]) > 0, "the producer found changes across and after the restart"
+    metric_keys = [(r["movie_id"], r["event_time"]) for r in in_kafka[METRIC]]
+    assert len(metric_keys) == len(set(metric_keys))
+    for record in in_kafka[METRIC]:
+        index, at = catalogue.index_of(record["movie_id"]), record["event_time"].timestamp()
+        truth = (catalogue.popularity(index, at), catalogue.vote_average(index, at), catalogue.vote_count(index, at))
+        assert (record["popularity"], record["vote_average"], record["vote_count"]) == truth, record
+    review_keys = [(r["review_id"], r["event_time"]) for r in in_kafka[REVIEW]]
+    assert len(review_keys) == len(set(review_keys))
+
+
+def read_topic(bootstrap: str, event_type) -> list[dict]:
+    """Every record on the topic, decoded, partition by partition in offset order."""
+    ids = CheckedInIds()
+    schemas_by_id = {ids.register(event_type): event_type.parsed}
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"read-{event_type.topic}", "enable.auto.commit": False})
+    records = []
+    try:
+        partitions = consumer.list_topics(event_type.topic, timeout=10).topics[event_type.topic].partitions
+        for partition in sorted(partitions):
+            low, high = consumer.get_watermark_offsets(TopicPartition(event_type.topic, partition), timeout=10)
+            consumer.assign([TopicPartition(event_type.topic, partition, low)])
+            position = low
+            while position < high:
+                message = consumer.poll(5)
+                assert message is not None and message.error() is None, f"{event_type.topic}[{partition}] at {position}"
+                records.append(decode(message.value(), schemas_by_id)[1])
+                position = message.offset() + 1
+    finally:
+        consumer.close()
+    return records

@@ -92,8 +92,7 @@ def job_status(settings: Settings, runner: JobRunner, job: str, now: datetime | 
     age = None if progress is None else (now - progress).total_seconds()
     lag = kafka_lag(settings, f"{settings.checkpoint_uri}/{SPEED_VIEWS}") if job == SPEED_VIEWS else None
     if job == PRODUCER:
-        every = float(getattr(runner, "env", {}).get("PRODUCER_EVERY_S", "60"))
-        fresh = age is not None and age <= 3 * every + 30
+        fresh = age is not None and age <= 3 * settings.speed.producer_every_s + 30
         waiting = True
     else:
         fresh = age is not None and age <= STALL_AFTER_S

@@ -29,7 +29,7 @@ def job_command(job: str, env: dict[str, str]) -> list[str]:
     """The command line of a job; the settings travel in the environment."""
     bin_dir = Path(sys.executable).parent
     if job == PRODUCER:
-        return [str(bin_dir / "movie-pipeline"), "produce", "--every", env.get("PRODUCER_EVERY_S", "60")]
+        return [str(bin_dir / "movie-pipeline"), "produce"]  # PRODUCER_EVERY_S, PRODUCER_LEDGER in the environment
     if job == SPEED_VIEWS:
         from movie_pipeline.stack.jvm import spark_connector_jars
         from spark_jobs.streaming import speed_views

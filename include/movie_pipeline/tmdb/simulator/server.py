@@ -209,8 +209,9 @@ class TmdbSimulator:
         if not ok:
             raise ApiError("invalid_key")
 
-    def route(self, path: str, query: dict[str, str]) -> dict:
-        now = self.now()
+    def route(self, path: str, query: dict[str, str], now: float | None = None) -> dict:
+        """The answer to a GET of ``path`` as TMDB would give it at ``now`` (default: the clock's time)."""
+        now = self.now() if now is None else now
         parts = [p for p in path.split("/") if p]
         if not parts or parts[0] != "3":
             raise ApiError("not_found")
@@ -329,8 +330,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.simulator.connection_closed(self._client)
 
     def date_time_string(self, timestamp: float | None = None) -> str:
-        """The Date header on the simulator's clock, as TMDB's own time."""
-        return super().date_time_string(self.server.simulator.now() if timestamp is None else timestamp)
+        """The Date header on the simulator's clock, as TMDB's own time: the instant the answer was computed for
+        (a fast test clock would otherwise move between the body and the header)."""
+        if timestamp is None:
+            timestamp = getattr(self, "_answered_at", None) or self.server.simulator.now()
+        return super().date_time_string(timestamp)
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
         pass  # the access log would carry api_key query parameters; stats are counted instead
@@ -338,6 +342,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         sim = self.server.simulator
         url = urlsplit(self.path)
+        self._answered_at: float | None = None
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         try:
             if self._open_connections > sim.max_connections_per_ip:
@@ -351,7 +356,8 @@ class _Handler(BaseHTTPRequestHandler):
             if sim.chance(sim.faults.error_5xx):
                 status, code, message = sim.pick(FAULT_5XX)
                 return self._send(status, _error_body(code, message))
-            body = sim.route(url.path, query)
+            self._answered_at = sim.now()
+            body = sim.route(url.path, query, self._answered_at)
             if sim.chance(sim.faults.malformed):
                 body = sim.malform(body)
             self._send(200, body, cache=True)
