@@ -32,7 +32,7 @@ from results import record
 from movie_pipeline.config import PROJECT_ROOT, settings_from_env
 from movie_pipeline.schemas.avro import METRIC, REVIEW
 from movie_pipeline.speed import cassandra
-from movie_pipeline.speed.health import kafka_lag
+from movie_pipeline.speed.health import kafka_lag, latest_batch
 from movie_pipeline.speed.registry import CheckedInIds
 from movie_pipeline.speed.runner import SPEED_VIEWS, LocalProcessRunner
 from movie_pipeline.speed.topics import ensure_topics
@@ -87,9 +87,11 @@ class EventSource:
             raise SystemExit("Kafka did not acknowledge every event")
 
 
-def _latest_batch(checkpoint: str, log_dir: str) -> int:
-    directory = Path(checkpoint.removeprefix("file://")) / log_dir
-    return max((int(p.name) for p in directory.iterdir() if p.name.isdigit()), default=-1) if directory.exists() else -1
+def log_batches(runner: LocalProcessRunner, last: int = 20) -> None:
+    lines = [line for line in runner.log_file(SPEED_VIEWS).read_text().splitlines() if line.startswith(f"{SPEED_VIEWS} batch ")]
+    for line in lines[-last:]:
+        log(f"    {line}")
+    runner.log_file(SPEED_VIEWS).write_text("")  # the next phase reports its own batches
 
 
 def wait_until_caught_up(settings, checkpoint: str, runner: LocalProcessRunner, timeout: float) -> float:
@@ -98,7 +100,7 @@ def wait_until_caught_up(settings, checkpoint: str, runner: LocalProcessRunner, 
     while time.monotonic() - started < timeout:
         if not runner.is_alive(SPEED_VIEWS):
             raise SystemExit(f"the streaming job died:\n{runner.log_tail(SPEED_VIEWS)}")
-        if kafka_lag(settings, checkpoint) == 0 and _latest_batch(checkpoint, "commits") == _latest_batch(checkpoint, "offsets"):
+        if kafka_lag(settings, checkpoint) == 0 and latest_batch(checkpoint, "commits") == latest_batch(checkpoint, "offsets"):
             return time.monotonic() - started
         time.sleep(0.5)
     raise SystemExit(f"the streaming job did not catch up within {timeout:.0f} s")
@@ -144,14 +146,14 @@ def main() -> None:
         log(f"  produced in {produced_s:.1f} s; starting the streaming job")
         job_started = time.monotonic()
         runner.start(SPEED_VIEWS)
-        first_batch = Path(checkpoint.removeprefix("file://")) / "offsets" / "0"
-        while not first_batch.exists():  # JVM, session and Kafka metadata: start-up, not throughput
+        while latest_batch(checkpoint) is None:  # JVM, session and Kafka metadata: start-up, not throughput
             if not runner.is_alive(SPEED_VIEWS) or time.monotonic() - job_started > 300:
                 raise SystemExit(f"the streaming job did not start:\n{runner.log_tail(SPEED_VIEWS)}")
             time.sleep(0.2)
         startup = time.monotonic() - job_started
         caught_up = wait_until_caught_up(settings, checkpoint, runner, timeout=1800)
-        log(f"  started in {startup:.1f} s, then caught up with the backlog in {caught_up:.1f} s")
+        log(f"  started in {startup:.1f} s, then caught up with the backlog in {caught_up:.1f} s; its batches:")
+        log_batches(runner)
         figures["stream_events_per_s"] = round(args.events / caught_up, 0)
 
         log(f"producing {args.rate} events/s for {args.seconds} s ...")
@@ -179,7 +181,8 @@ def main() -> None:
         quantiles = statistics.quantiles(lags, n=20)
         figures["stream_freshness_p50_s"] = round(statistics.median(lags), 2)
         figures["stream_freshness_p95_s"] = round(quantiles[18], 2)
-        log(f"  freshness over {len(lags)} windows")
+        log(f"  freshness over {len(lags)} windows; the last batches:")
+        log_batches(runner, last=10)
     finally:
         runner.stop(SPEED_VIEWS)
         manager.down(stack, ["kafka", "cassandra"], emit=log)

@@ -26,6 +26,7 @@ from functools import partial
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQueryListener
 
 from movie_pipeline.config import Settings, SpeedSettings, settings_from_env
 from movie_pipeline.schemas.avro import DEAD_LETTER_TOPIC, METRIC, REVIEW
@@ -98,6 +99,30 @@ def write_dead_letters(speed_settings: SpeedSettings, batch: DataFrame, batch_id
     cassandra.record_progress(speed_settings, DEAD_LETTERS_QUERY, batch_id)
 
 
+class ProgressLog(StreamingQueryListener):
+    """One line per micro-batch with input rows: what a data engineer reads in the job's log."""
+
+    def onQueryStarted(self, event) -> None:  # noqa: N802 - Spark's listener API
+        pass
+
+    def onQueryProgress(self, event) -> None:  # noqa: N802
+        progress = event.progress
+        if progress.numInputRows:
+            durations = progress.durationMs
+            print(
+                f"{progress.name} batch {progress.batchId}: {progress.numInputRows} events in {progress.batchDuration} ms "
+                f"({progress.processedRowsPerSecond:.0f}/s; planning {durations.get('queryPlanning', 0)} ms, "
+                f"offsets {durations.get('latestOffset', 0)} ms, processing and writing {durations.get('addBatch', 0)} ms)",
+                flush=True,
+            )
+
+    def onQueryIdle(self, event) -> None:  # noqa: N802
+        pass
+
+    def onQueryTerminated(self, event) -> None:  # noqa: N802
+        pass
+
+
 def start(spark: SparkSession, settings: Settings, trigger: str) -> list:
     speed_settings = settings.speed
     registry = registry_for(speed_settings)
@@ -130,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     cassandra.ensure_schema(settings.speed)
     spark = SparkSession.builder.appName("speed_views").config("spark.sql.session.timeZone", "UTC").getOrCreate()
     spark.sparkContext.setLogLevel("WARN")  # a long-running job: its log is for progress and problems
+    spark.streams.addListener(ProgressLog())
     queries = start(spark, settings, args.trigger)
     print(f"streaming: {', '.join(q.name for q in queries)}; checkpoints under {settings.checkpoint_uri}", flush=True)
     try:

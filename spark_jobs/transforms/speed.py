@@ -6,7 +6,7 @@
    ``movie_pipeline.speed.wire.decode`` (which also refuses bytes left over after a record;
    Spark's reader ignores them).
 2. ``window``: per movie, 5-minute event-time windows folded by ``MovieWindows`` (see
-   ``speed_windows.py``) under a watermark; one output holds both the changed windows
+   ``speed_windows.py``; Spark's state is kept per shard of movies) under a watermark; one output holds both the changed windows
    (``row_type = 'window'``) and the late events (``row_type = 'late'``).
 """
 
@@ -22,7 +22,7 @@ from pyspark.sql.streaming.state import GroupState, GroupStateTimeout
 
 from movie_pipeline.schemas.avro import METRIC, REVIEW, EventType
 from spark_jobs.transforms.silver import vader_compound
-from spark_jobs.transforms.speed_windows import LATE_FIELDS, WINDOW_FIELDS, WINDOW_MS, Event, MovieWindows
+from spark_jobs.transforms.speed_windows import LATE_FIELDS, STATE_SHARDS, WINDOW_FIELDS, WINDOW_MS, Event, StateShard
 
 DEAD_LETTER_COLUMNS = ("topic", "partition", "offset", "key", "value", "reason")
 EVENT_COLUMNS = (
@@ -61,83 +61,84 @@ def _header_problem(schema_id: Column, expected_id: int) -> Column:
     )
 
 
-def _decode_topic(raw: DataFrame, event_type: EventType, schema_id: int) -> tuple[DataFrame, DataFrame]:
-    """The records of one topic: (decoded rows with the Avro record in ``event``, dead letters)."""
-    framed = raw.filter(F.col("topic") == event_type.topic).withColumn(
-        "schema_id", F.conv(F.hex(F.substring("value", 2, 4)), 16, 10).cast("long")
-    )
-    framed = framed.withColumn("reason", _header_problem(F.col("schema_id"), schema_id))
-    body = F.expr("substring(value, 6, length(value) - 5)")
-    decoded = framed.withColumn(
-        "event", F.when(F.col("reason").isNull(), from_avro(body, event_type.schema_text, {"mode": "PERMISSIVE"}))
-    ).withColumn(
-        "reason",
-        F.coalesce(
-            # PERMISSIVE from_avro gives a row of nulls for bytes it cannot read; movie_id is required in every schema
-            "reason",
-            F.when(F.col("event.movie_id").isNull(), F.concat(F.lit("not valid Avro for schema id "), F.col("schema_id").cast("string"))),
-        ),
-    )
-    good = decoded.filter(F.col("reason").isNull())
-    dead = decoded.filter(F.col("reason").isNotNull()).select(*DEAD_LETTER_COLUMNS)
-    return good, dead
+def _decoded(event_type: EventType, body: Column, problem: Column) -> Column:
+    """The Avro record of ``event_type`` in ``body`` (null on the other topic or when the header is wrong)."""
+    return F.when((F.col("topic") == event_type.topic) & problem.isNull(), from_avro(body, event_type.schema_text, {"mode": "PERMISSIVE"}))
 
 
 def decode(raw: DataFrame, schema_ids: dict[str, int]) -> tuple[DataFrame, DataFrame]:
     """Kafka rows of the metric and review topics -> (events in ``EVENT_COLUMNS``, dead letters).
 
-    ``schema_ids`` maps each event type's name to the id its messages must carry.
+    ``schema_ids`` maps each event type's name to the id its messages must carry. One pass over
+    the source: each row is decoded with the schema of its own topic.
     """
-    metrics, dead_metrics = _decode_topic(raw, METRIC, schema_ids[METRIC.name])
-    reviews, dead_reviews = _decode_topic(raw, REVIEW, schema_ids[REVIEW.name])
-    source = ["movie_id", "event_time", "topic", "partition", "offset"]
-    metric_events = metrics.select(
-        *[F.col(f"event.{c}").alias(c) if c in ("movie_id", "event_time") else F.col(c) for c in source],
-        F.lit("metric").alias("kind"),
-        "event.popularity",
-        "event.vote_average",
-        "event.vote_count",
+    expected_id = F.when(F.col("topic") == METRIC.topic, F.lit(schema_ids[METRIC.name])).otherwise(F.lit(schema_ids[REVIEW.name]))
+    framed = raw.filter(F.col("topic").isin(METRIC.topic, REVIEW.topic)).withColumn(
+        "schema_id", F.conv(F.hex(F.substring("value", 2, 4)), 16, 10).cast("long")
     )
-    review_events = reviews.select(
-        *[F.col(f"event.{c}").alias(c) if c in ("movie_id", "event_time") else F.col(c) for c in source],
-        F.lit("review").alias("kind"),
-        F.col("event.review_id").alias("review_id"),
-        vader_compound(F.col("event.content")).alias("compound"),
+    framed = framed.withColumn("reason", _header_problem(F.col("schema_id"), expected_id))
+    body = F.expr("substring(value, 6, length(value) - 5)")
+    decoded = framed.withColumn("metric", _decoded(METRIC, body, F.col("reason"))).withColumn(
+        "review", _decoded(REVIEW, body, F.col("reason"))
     )
-    events = metric_events.unionByName(review_events, allowMissingColumns=True).select(*EVENT_COLUMNS)
-    return events, dead_metrics.unionByName(dead_reviews)
+    movie_id = F.coalesce(F.col("metric.movie_id"), F.col("review.movie_id"))
+    decoded = decoded.withColumn(
+        "reason",
+        F.coalesce(
+            # PERMISSIVE from_avro gives a row of nulls for bytes it cannot read; movie_id is required in every schema
+            "reason",
+            F.when(movie_id.isNull(), F.concat(F.lit("not valid Avro for schema id "), F.col("schema_id").cast("string"))),
+        ),
+    )
+    good = decoded.filter(F.col("reason").isNull())
+    is_metric = F.col("topic") == METRIC.topic
+    events = good.select(
+        movie_id.alias("movie_id"),
+        F.when(is_metric, F.lit("metric")).otherwise(F.lit("review")).alias("kind"),
+        F.coalesce(F.col("metric.event_time"), F.col("review.event_time")).alias("event_time"),
+        "topic",
+        "partition",
+        "offset",
+        F.col("metric.popularity").alias("popularity"),
+        F.col("metric.vote_average").alias("vote_average"),
+        F.col("metric.vote_count").alias("vote_count"),
+        F.col("review.review_id").alias("review_id"),
+        F.when(~is_metric, vader_compound(F.col("review.content"))).alias("compound"),
+    )
+    dead = decoded.filter(F.col("reason").isNotNull()).select(*DEAD_LETTER_COLUMNS)
+    return events, dead
 
 
 def _fold(key: tuple, batches: Iterator[pd.DataFrame], state: GroupState) -> Iterator[pd.DataFrame]:
-    movie_id = int(key[0])
+    """One state shard's events of a micro-batch (or its timeout) -> changed windows and late events."""
     watermark = state.getCurrentWatermarkMs()
-    windows = MovieWindows.from_state(movie_id, state.get[0] if state.exists else None)
+    shard = StateShard.from_state(state.get[0] if state.exists else None)
     rows: list[dict] = []
     late: list[dict] = []
     if not state.hasTimedOut:
-        for batch in batches:
-            events = [
-                Event(
-                    movie_id=movie_id,
-                    kind=r.kind,
-                    event_time=int(r.event_ms),
-                    topic=r.topic,
-                    partition=int(r.partition),
-                    offset=int(r.offset),
-                    popularity=None if pd.isna(r.popularity) else float(r.popularity),
-                    vote_average=None if pd.isna(r.vote_average) else float(r.vote_average),
-                    vote_count=None if pd.isna(r.vote_count) else int(r.vote_count),
-                    review_id=r.review_id,
-                    compound=None if pd.isna(r.compound) else float(r.compound),
-                )
-                for r in batch.itertuples(index=False)
-            ]
-            changed, too_late = windows.add(events, watermark)
-            rows.extend(changed)
-            late.extend(too_late)
-    windows.evict(watermark)
-    if windows.windows:
-        state.update((windows.to_state(),))
+        # all of the micro-batch first (Arrow may cut a group into several frames): each changed window is emitted once,
+        # so one write of the batch never holds two versions of a row (in one Cassandra batch they would tie)
+        events = [
+            Event(
+                movie_id=int(r.movie_id),
+                kind=r.kind,
+                event_time=int(r.event_ms),
+                topic=r.topic,
+                partition=int(r.partition),
+                offset=int(r.offset),
+                popularity=None if pd.isna(r.popularity) else float(r.popularity),
+                vote_average=None if pd.isna(r.vote_average) else float(r.vote_average),
+                vote_count=None if pd.isna(r.vote_count) else int(r.vote_count),
+                review_id=r.review_id,
+                compound=None if pd.isna(r.compound) else float(r.compound),
+            )
+            for batch in batches
+            for r in batch.itertuples(index=False)
+        ]
+        rows, late = shard.add(events, watermark)
+    shard.evict(watermark)
+    if shard.movies:
+        state.update((shard.to_state(),))
         state.setTimeoutDuration(WINDOW_MS)  # come back to evict what the watermark closes
     else:
         state.remove()
@@ -151,7 +152,8 @@ def window(events: DataFrame, watermark_delay: str) -> DataFrame:
     folded = (
         events.withWatermark("event_time", watermark_delay)
         .withColumn("event_ms", F.unix_millis("event_time"))
-        .groupBy("movie_id")
+        .withColumn("state_shard", F.pmod(F.col("movie_id"), F.lit(STATE_SHARDS)))
+        .groupBy("state_shard")
         .applyInPandasWithState(_fold, OUTPUT_SCHEMA, STATE_SCHEMA, "update", GroupStateTimeout.ProcessingTimeTimeout)
     )
     for column in ("window_start", "window_end", "last_event_time", "event_time", "watermark"):

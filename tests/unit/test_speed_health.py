@@ -3,7 +3,7 @@
 import socket
 import urllib.request
 
-from movie_pipeline.speed.health import checkpoint_offsets
+from movie_pipeline.speed.health import checkpoint_offsets, latest_batch
 from movie_pipeline.speed.producer import ProducerStats, serve_metrics
 
 # a Kafka-source offsets log entry as Spark 4 writes it: version, batch metadata, one line per source
@@ -17,12 +17,14 @@ def test_the_latest_batch_of_a_checkpoint_gives_the_offsets_read(tmp_path):
     offsets.mkdir(parents=True)
     (offsets / "0").write_text(OFFSETS_ENTRY.replace("120", "10"))
     (offsets / "1").write_text(OFFSETS_ENTRY)
+    (offsets / "10").write_text(OFFSETS_ENTRY.replace("131", "1310"))  # batch ids compare as numbers, not names
     (offsets / ".1.crc").write_text("ignored")
     assert checkpoint_offsets((tmp_path / "speed_views").as_uri()) == {
-        "tmdb.movie_metrics": {0: 131, 1: 98, 2: 120},
+        "tmdb.movie_metrics": {0: 1310, 1: 98, 2: 120},
         "tmdb.movie_reviews": {0: 7},
     }
     assert checkpoint_offsets((tmp_path / "never_started").as_uri()) == {}
+    assert (latest_batch((tmp_path / "speed_views").as_uri()), latest_batch((tmp_path / "speed_views").as_uri(), "commits")) == (10, None)
 
 
 def test_the_producer_serves_its_counters_as_prometheus_text():

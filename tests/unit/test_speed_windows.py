@@ -1,8 +1,10 @@
 """The speed layer's per-movie window state, on hand-built events (no Spark)."""
 
+import dataclasses
+
 import pytest
 
-from spark_jobs.transforms.speed_windows import WINDOW_MS, Event, MovieWindows
+from spark_jobs.transforms.speed_windows import WINDOW_MS, Event, MovieWindows, StateShard
 
 T0 = 1_795_500_000_000 - 1_795_500_000_000 % WINDOW_MS  # a window boundary, epoch ms
 
@@ -88,3 +90,21 @@ def test_state_round_trips_and_eviction_forgets_closed_windows():
     restored.evict(T0 + WINDOW_MS)
     assert list(restored.windows) == [T0 + WINDOW_MS]
     assert MovieWindows.from_state(42, None).windows == {}
+
+
+def test_a_state_shard_folds_each_movie_as_its_own_windows_and_round_trips():
+    other = [dataclasses.replace(e, movie_id=7) for e in (metric(3_000, 1.0, 1, 5), review(2 * WINDOW_MS, "x", -0.7, 6))]
+    mine = [metric(1_000, 5.0, 10, 1), metric(2_000, 6.0, 12, 2), review(WINDOW_MS + 1, "r", 0.2, 3)]
+    shard = StateShard()
+    rows, late = shard.add([other[0], mine[0], mine[1], other[1], mine[2]], watermark_ms=0)
+    alone = {42: MovieWindows(42), 7: MovieWindows(7)}
+    expected = alone[42].add(mine, 0)[0] + alone[7].add(other, 0)[0]
+    assert late == [] and sorted(rows, key=lambda r: (r["movie_id"], r["window_start"])) == sorted(
+        expected, key=lambda r: (r["movie_id"], r["window_start"])
+    )
+
+    restored = StateShard.from_state(shard.to_state())
+    assert {movie_id: movie.windows for movie_id, movie in restored.movies.items()} == {42: alone[42].windows, 7: alone[7].windows}
+    restored.evict(T0 + 2 * WINDOW_MS)  # 42's windows are closed, 7's last one is still open
+    assert list(restored.movies) == [7] and list(restored.movies[7].windows) == [T0 + 2 * WINDOW_MS]
+    assert StateShard.from_state(None).movies == {}

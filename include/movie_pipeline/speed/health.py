@@ -46,19 +46,27 @@ def last_progress(settings: Settings, job: str) -> datetime | None:
     return None if row is None or row.committed_at is None else row.committed_at.replace(tzinfo=UTC)
 
 
+def latest_batch(checkpoint_uri: str, log: str = "offsets") -> int | None:
+    """The id of the latest batch in a query's checkpoint log: ``offsets`` (planned) or ``commits`` (written)."""
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(f"{checkpoint_uri.rstrip('/')}/{log}")
+    if not fs.exists(root):
+        return None
+    batches = [int(name.rsplit("/", 1)[-1]) for name in fs.ls(root, detail=False) if name.rsplit("/", 1)[-1].isdigit()]
+    return max(batches, default=None)
+
+
 def checkpoint_offsets(checkpoint_uri: str) -> dict[str, dict[int, int]]:
     """The Kafka offsets the latest batch in a query's checkpoint read up to: topic -> partition -> offset."""
     import fsspec
 
-    fs, root = fsspec.core.url_to_fs(f"{checkpoint_uri.rstrip('/')}/offsets")
-    if not fs.exists(root):
+    batch = latest_batch(checkpoint_uri)
+    if batch is None:
         return {}
-    batches = [int(name.rsplit("/", 1)[-1]) for name in fs.ls(root, detail=False) if name.rsplit("/", 1)[-1].isdigit()]
-    if not batches:
-        return {}
-    lines = fs.cat_file(f"{root}/{max(batches)}").decode().splitlines()
+    fs, path = fsspec.core.url_to_fs(f"{checkpoint_uri.rstrip('/')}/offsets/{batch}")
     offsets: dict[str, dict[int, int]] = {}
-    for line in lines[2:]:  # version, batch metadata, then one line per source
+    for line in fs.cat_file(path).decode().splitlines()[2:]:  # version, batch metadata, then one line per source
         for topic, partitions in json.loads(line).items():
             offsets[topic] = {int(p): int(o) for p, o in partitions.items()}
     return offsets
