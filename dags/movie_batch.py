@@ -14,7 +14,8 @@ Every 4 hours (UTC), for the run's data interval `[data_interval_start, data_int
    rebuilds silver from all of bronze (same result; see `spark_jobs/silver_plan.py`).
 4. **validate_silver**: the silver checkpoint.
 5. **silver_to_gold** (Spark): the gold views `movie_summary`, `genre_monthly`, `trending`,
-   `sentiment_daily`, `year_stats` (columns documented in `spark_jobs/transforms/gold.py`).
+   `sentiment_daily`, `sentiment_hourly`, `year_stats` (columns documented in
+   `spark_jobs/transforms/gold.py`).
 6. **validate_gold**: the gold checkpoint; on success it updates the gold **Assets** with
    event metadata (rows, silver rejects, data-quality pass rate, report link).
 

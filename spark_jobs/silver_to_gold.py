@@ -1,4 +1,4 @@
-"""spark-submit entrypoint: silver -> gold (movie_summary, genre_monthly, trending, sentiment_daily, year_stats).
+"""spark-submit entrypoint: silver -> gold (movie_summary, genre_monthly, trending, sentiment_daily, sentiment_hourly, year_stats).
 
     spark-submit spark_jobs/silver_to_gold.py --run-id RUN [--lake-uri file:///.../lake]
 
@@ -25,6 +25,7 @@ def build_gold(spark: SparkSession, lake: Lake) -> dict[str, DataFrame]:
         "genre_monthly": gold.genre_monthly(movies, reviews),
         "trending": gold.trending(summary),
         "sentiment_daily": gold.sentiment_daily(reviews),
+        "sentiment_hourly": gold.sentiment_hourly(reviews),
         "year_stats": gold.year_stats(movies),
     }
 

@@ -115,6 +115,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     produce.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port (default: off)")
 
+    serve = commands.add_parser(
+        "serve",
+        help="run the REST API over the serving views (FastAPI on uvicorn)",
+        description="Serve /v1 (movies, sentiment, trending, analytics), /healthz, /readyz, /metrics and the OpenAPI docs "
+        "at /docs. Settings: MONGO_URI, MONGO_DATABASE, REDIS_URL, CASSANDRA_*, API_RATE_LIMIT, API_CACHE_TTL_S.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--workers", type=_positive(int), default=1, help="worker processes (default 1)")
+
+    api_keys = commands.add_parser(
+        "api-keys",
+        help="create, revoke and list the API's keys (stored hashed in MongoDB)",
+        description="Keys are shown once, at creation; MongoDB keeps their SHA-256 and a visible prefix. Settings: MONGO_URI, MONGO_DATABASE.",
+    )
+    key_commands = api_keys.add_subparsers(dest="key_command", required=True, metavar="ACTION")
+    create_key = key_commands.add_parser("create", help="create a key and print it (once)")
+    create_key.add_argument("name", help="who or what the key is for (letters, digits, '-', '_')")
+    revoke_key = key_commands.add_parser("revoke", help="revoke the active keys with this name or prefix")
+    revoke_key.add_argument("name_or_prefix")
+    key_commands.add_parser("list", help="list the keys: name, prefix, created, revoked")
+
     stack = commands.add_parser(
         "stack",
         help="run the local stack of real services (PostgreSQL, Airflow, Redis, Kafka, MongoDB protocol)",
@@ -151,6 +173,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _stack(args)
         if args.command == "produce":
             return _produce(args)
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "api-keys":
+            return _api_keys(args)
     except PipelineError as err:
         print(f"movie-pipeline: error: {err}", file=sys.stderr)
         return 2
@@ -257,6 +283,46 @@ def _produce(args: argparse.Namespace) -> int:
     )
     print(f"stopped after {stats.polls} polls: {sum(stats.sent.values())} events acknowledged, {stats.failed} failed")
     return 0 if stats.failed == 0 else 1
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    print(f"API on http://{args.host}:{args.port} (docs: /docs, health: /healthz, readiness: /readyz)", flush=True)
+    uvicorn.run(
+        "movie_pipeline.serving.api:create_app", factory=True, host=args.host, port=args.port, workers=args.workers, log_level="warning"
+    )
+    return 0
+
+
+def _api_keys(args: argparse.Namespace) -> int:
+    import pymongo
+
+    from movie_pipeline.config import settings_from_env
+    from movie_pipeline.serving import keys
+
+    serving = settings_from_env().serving
+    client = pymongo.MongoClient(serving.mongo_uri, serverSelectionTimeoutMS=5000, tz_aware=True)
+    db = client[serving.mongo_database]
+    try:
+        if args.key_command == "create":
+            key = keys.create(db, args.name)
+            print(f"API key for {args.name} (shown once; send it as the X-API-Key header):\n{key}")
+        elif args.key_command == "revoke":
+            print(f"revoked {keys.revoke(db, args.name_or_prefix)} key(s)")
+        else:
+            rows = keys.all_keys(db)
+            print(f"{'name':<24} {'prefix':<10} {'created (UTC)':<20} revoked (UTC)")
+            for key in rows:
+                revoked = f"{key.revoked_at:%Y-%m-%d %H:%M:%S}" if key.revoked_at else "-"
+                print(f"{key.name:<24} {key.prefix:<10} {key.created_at:%Y-%m-%d %H:%M:%S}  {revoked}")
+    except pymongo.errors.PyMongoError as error:
+        raise PipelineError(
+            f"MongoDB at {serving.mongo_database} is not reachable ({type(error).__name__}); start it with `make stack-up`"
+        ) from None
+    finally:
+        client.close()
+    return 0
 
 
 if __name__ == "__main__":

@@ -25,6 +25,11 @@
 | SPEED_CHECKPOINT_URI | <lake>/_checkpoints/speed      | streaming checkpoints (on the lake)       |
 | PRODUCER_EVERY_S   | 60                               | seconds between the producer's TMDB polls |
 | PRODUCER_LEDGER    | <repo>/.local/speed/producer-ledger.sqlite | what the producer has sent (SQLite) |
+| MONGO_URI          | mongodb://127.0.0.1:27017        | the serving views' MongoDB (API, CLI)     |
+| MONGO_DATABASE     | movies                           | their database                            |
+| REDIS_URL          | redis://127.0.0.1:6379/0         | the API's cache and rate limits           |
+| API_RATE_LIMIT     | 600                              | requests per minute and API key           |
+| API_CACHE_TTL_S    | 10                               | seconds a cached answer lives (speed data moves) |
 
 Inside Airflow the connection ``tmdb_default`` supplies the same TMDB settings: ``host`` is the
 base URL, ``password`` the API key, and ``extra`` may hold ``read_token``, ``rate_limit``,
@@ -118,12 +123,28 @@ class SpeedSettings:
 
 
 @dataclass(frozen=True)
+class ServingSettings:
+    mongo_uri: str = field(default="mongodb://127.0.0.1:27017", repr=False)  # may hold a password
+    mongo_database: str = "movies"
+    redis_url: str = field(default="redis://127.0.0.1:6379/0", repr=False)
+    rate_limit_per_minute: int = 600
+    cache_ttl_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.rate_limit_per_minute < 1:
+            raise ConfigError(f"API_RATE_LIMIT must be at least 1 request per minute, got {self.rate_limit_per_minute}")
+        if self.cache_ttl_s < 0:
+            raise ConfigError(f"API_CACHE_TTL_S must not be negative, got {self.cache_ttl_s}")
+
+
+@dataclass(frozen=True)
 class Settings:
     tmdb: TmdbSettings = field(default_factory=TmdbSettings)
     lake_uri: str = DEFAULT_LAKE_URI
     quality_dir: Path = DEFAULT_QUALITY_DIR
     ui_url: str = DEFAULT_UI_URL
     speed: SpeedSettings = field(default_factory=SpeedSettings)
+    serving: ServingSettings = field(default_factory=ServingSettings)
 
     @property
     def checkpoint_uri(self) -> str:
@@ -166,12 +187,20 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         producer_every_s=_number(env, "PRODUCER_EVERY_S", float, SpeedSettings.producer_every_s),
         producer_ledger=Path(env.get("PRODUCER_LEDGER") or DEFAULT_PRODUCER_LEDGER),
     )
+    serving = ServingSettings(
+        mongo_uri=env.get("MONGO_URI") or ServingSettings.mongo_uri,
+        mongo_database=env.get("MONGO_DATABASE") or ServingSettings.mongo_database,
+        redis_url=env.get("REDIS_URL") or ServingSettings.redis_url,
+        rate_limit_per_minute=_number(env, "API_RATE_LIMIT", int, ServingSettings.rate_limit_per_minute),
+        cache_ttl_s=_number(env, "API_CACHE_TTL_S", float, ServingSettings.cache_ttl_s),
+    )
     return Settings(
         tmdb=tmdb,
         lake_uri=env.get("LAKE_URI") or DEFAULT_LAKE_URI,
         quality_dir=Path(env.get("DATA_QUALITY_DIR") or DEFAULT_QUALITY_DIR),
         ui_url=(env.get("AIRFLOW_UI_URL") or DEFAULT_UI_URL).rstrip("/"),
         speed=speed,
+        serving=serving,
     )
 
 

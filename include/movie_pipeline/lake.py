@@ -27,7 +27,7 @@ from fsspec import AbstractFileSystem
 from movie_pipeline.intervals import Interval
 
 SILVER_TABLES = ("movies", "movie_snapshots", "reviews", "genres", "rejects")
-GOLD_VIEWS = ("movie_summary", "genre_monthly", "trending", "sentiment_daily", "year_stats")
+GOLD_VIEWS = ("movie_summary", "genre_monthly", "trending", "sentiment_daily", "sentiment_hourly", "year_stats")
 # Bronze entities, one per kind of TMDB response the ingestion records.
 BRONZE_ENTITIES = ("genres", "discover", "changes", "trending", "movie_details", "movie_reviews")
 REJECTS = "_rejects"

@@ -81,6 +81,7 @@ class SpeedWindow:
     vote_average: float | None = None
     vote_count: int | None = None
     last_event_time: datetime | None = None
+    popularity_delta: float | None = None  # within the window (for trending)
 
     def version(self) -> tuple:
         """Later versions first by write time; equal times fall back to the values, so the choice never depends on order."""

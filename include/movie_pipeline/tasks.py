@@ -102,6 +102,25 @@ def publish_gold(context: dict[str, Any], quality: dict[str, Any]) -> dict[str, 
     return {**quality, "silver_rejects": silver_rejects}
 
 
+def export_serving_views(context: dict[str, Any], mongo_conn_id: str = "mongo_default") -> dict[str, Any]:
+    """Merge gold and the speed views into a new version of the MongoDB serving views; record the counts on the Asset."""
+    from airflow.providers.mongo.hooks.mongo import MongoHook
+
+    from movie_pipeline.assets import SERVING_ASSET
+    from movie_pipeline.config import settings_from_env
+    from movie_pipeline.lake import Lake
+    from movie_pipeline.serving import export, store
+
+    settings = settings_from_env()
+    hook = MongoHook(mongo_conn_id=mongo_conn_id)
+    database = hook.connection.schema or "movies"
+    version = store.version_for(context["run_id"])
+    with hook:
+        counts = export.export(Lake(settings.lake_uri), settings.speed, hook.get_conn()[database], version, emit=log.info)
+    context["outlet_events"][SERVING_ASSET].extra = {"version": version, "database": database, **counts}
+    return {"version": version, "counts": counts}
+
+
 def _validate(context: dict[str, Any], layer: str, frames) -> dict[str, Any]:
     from movie_pipeline.config import settings_from_env
     from movie_pipeline.quality.checks import run_report_url, validate_layer

@@ -15,6 +15,9 @@ genre_monthly    genre, release_month (first day of the month), movies, vote_wei
 trending         window_days (7, 30, 90), rank (1 = fastest growing), movie_id, title,
                  popularity_growth (the movie's popularity velocity over the window)
 sentiment_daily  movie_id, review_date, reviews, mean_compound, positive, neutral, negative
+sentiment_hourly movie_id, hour (of the review's last update: the speed layer's event time), reviews,
+                 sentiment_sum, positive, neutral, negative; additive, so the serving layer's merge
+                 joins it to the speed windows at the 48 h cutoff (``movie_pipeline.merge``)
 year_stats       release_year, movies, vote_weighted_rating, votes, mean_popularity, revenue_usd,
                  movies_yoy_change, rating_yoy_change (against the previous release year; null for
                  the first year)
@@ -145,6 +148,15 @@ def sentiment_daily(reviews: DataFrame) -> DataFrame:
         F.sum(F.when(F.col("sentiment_label") == "positive", 1).otherwise(0)).alias("positive"),
         F.sum(F.when(F.col("sentiment_label") == "neutral", 1).otherwise(0)).alias("neutral"),
         F.sum(F.when(F.col("sentiment_label") == "negative", 1).otherwise(0)).alias("negative"),
+    )
+
+
+def sentiment_hourly(reviews: DataFrame) -> DataFrame:
+    label = F.col("sentiment_label")
+    return reviews.groupBy("movie_id", F.date_trunc("hour", "updated_at").alias("hour")).agg(
+        F.count("review_id").alias("reviews"),
+        F.sum("sentiment_compound").alias("sentiment_sum"),
+        *[F.sum(F.when(label == name, 1).otherwise(0)).alias(name) for name in ("positive", "neutral", "negative")],
     )
 
 

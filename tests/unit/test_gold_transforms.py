@@ -11,7 +11,7 @@ from movie_pipeline.schemas.spark import MOVIES
 from spark_jobs.transforms import gold
 
 AS_OF = datetime(2026, 11, 20)
-REVIEWS = "review_id string, movie_id long, created_at timestamp, sentiment_compound double, sentiment_label string"
+REVIEWS = "review_id string, movie_id long, created_at timestamp, updated_at timestamp, sentiment_compound double, sentiment_label string"
 
 
 @pytest.fixture
@@ -75,7 +75,11 @@ def silver(spark):
         "movie_id long, observed_at timestamp, popularity double, vote_average double, vote_count long",
     )
     reviews = spark.createDataFrame(
-        [("r1", 1, datetime(2026, 11, 1, 9), 0.8, "positive"), ("r2", 1, datetime(2026, 11, 1, 17), -0.6, "negative")], REVIEWS
+        [
+            ("r1", 1, datetime(2026, 11, 1, 9), datetime(2026, 11, 2, 10, 59), 0.8, "positive"),  # edited the next day
+            ("r2", 1, datetime(2026, 11, 1, 17), datetime(2026, 11, 1, 17), -0.6, "negative"),
+        ],
+        REVIEWS,
     )
     return movies, snapshots, reviews
 
@@ -139,7 +143,7 @@ def test_movie_summary(spark, silver):
     assertDataFrameEqual(gold.movie_summary(movies, snapshots, reviews), expected, checkRowOrder=False, ignoreNullable=True)
 
 
-def test_genre_monthly_trending_sentiment_daily_and_year_stats(spark, silver):
+def test_genre_monthly_trending_sentiment_and_year_stats(spark, silver):
     movies, snapshots, reviews = silver
     may = date(2001, 5, 1)
     assertDataFrameEqual(
@@ -167,6 +171,21 @@ def test_genre_monthly_trending_sentiment_daily_and_year_stats(spark, silver):
             [(1, date(2026, 11, 1), 2, 0.1, 1, 0, 1)],
             "movie_id long, review_date date, reviews long, mean_compound double, positive long, neutral long, negative long",
         ),
+        checkRowOrder=False,
+        ignoreNullable=True,
+    )
+    another = spark.createDataFrame([("r3", 2, datetime(2026, 11, 2, 10), datetime(2026, 11, 2, 10, 5), 0.0, "neutral")], REVIEWS)
+    assertDataFrameEqual(
+        gold.sentiment_hourly(reviews.unionByName(another)),
+        spark.createDataFrame(
+            [
+                (1, datetime(2026, 11, 2, 10), 1, 0.8, 1, 0, 0),
+                (1, datetime(2026, 11, 1, 17), 1, -0.6, 0, 0, 1),
+                (2, datetime(2026, 11, 2, 10), 1, 0.0, 0, 1, 0),
+            ],
+            "movie_id long, hour timestamp, reviews long, sentiment_sum double, positive long, neutral long, negative long",
+        ),
+        checkRowOrder=False,
         ignoreNullable=True,
     )
     assertDataFrameEqual(

@@ -1,0 +1,476 @@
+"""The REST API over the serving views: ``movie-pipeline serve`` (uvicorn), ``create_app()`` for tests.
+
+- Answers come from the current version of the MongoDB serving views (``serving.store``); for a
+  movie and its sentiment, the speed windows in Cassandra are merged in at request time by the
+  same rule as the export (``movie_pipeline.merge``), so an answer is as fresh as the speed layer.
+  Every response has a ``freshness`` block. Without Cassandra the exported speed part is served
+  and ``speed_merged`` is false.
+- Keys: ``X-API-Key`` on every ``/v1`` route (401 without a valid, unrevoked key; see
+  ``serving.keys``). A key is looked up in MongoDB and remembered for ``KEY_CACHE_S`` seconds, so
+  a revocation takes effect within that time.
+- Rate limit: ``API_RATE_LIMIT`` requests per minute and key, counted in Redis (fixed one-minute
+  windows); over it: 429 with ``Retry-After``.
+- Cache: Redis, keyed by the export version and the request, for ``API_CACHE_TTL_S`` seconds; a
+  new export changes the version, so its answers never mix with the previous one's.
+- ``/healthz`` (the process), ``/readyz`` (MongoDB, Redis, Cassandra), ``/metrics`` (Prometheus).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response, Security
+from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.security import APIKeyHeader
+
+from movie_pipeline.config import Settings, settings_from_env
+from movie_pipeline.merge import Observation, SentimentBucket, cutoff, merge_current, merge_sentiment
+from movie_pipeline.serving import keys, store
+from movie_pipeline.serving.documents import window_from_row
+from movie_pipeline.serving.models import (
+    ErrorResponse,
+    GenreStatsResponse,
+    Health,
+    MovieListResponse,
+    MovieResponse,
+    Readiness,
+    SentimentResponse,
+    TrendingResponse,
+    YearStatsResponse,
+)
+
+log = logging.getLogger(__name__)
+KEY_CACHE_S = 5.0
+VERSION_CACHE_S = 1.0
+MAX_PAGE = 100
+SENTIMENT_WINDOWS = {"48h": timedelta(hours=48), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+MOVIE_SORTS = {
+    "popularity": ("popularity", -1),
+    "vote_average": ("vote_average", -1),
+    "release_date": ("release_date", -1),
+    "title": ("title", 1),
+}
+WINDOW_COLUMNS = (
+    "window_start, written_at, review_count, sentiment_sum, positive, neutral, negative, popularity, popularity_delta, "
+    "vote_average, vote_count, last_event_time"
+)
+ERRORS = {
+    401: {"model": ErrorResponse, "description": "no API key, or an unknown or revoked one"},
+    429: {"model": ErrorResponse, "description": "over the key's rate limit; see Retry-After"},
+    503: {"model": ErrorResponse, "description": "nothing exported yet, or MongoDB/Redis unreachable"},
+}
+
+
+class Backends:
+    """The clients the API talks to, created on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._mongo = self._redis = self._cassandra = None
+        self._cassandra_failed_at = 0.0
+        self._keys: dict[str, tuple[float, keys.ApiKey | None]] = {}
+        self._version: tuple[float, dict] | None = None
+
+    @property
+    def db(self):
+        if self._mongo is None:
+            import pymongo
+
+            self._mongo = pymongo.MongoClient(self.settings.serving.mongo_uri, serverSelectionTimeoutMS=3000, tz_aware=True)
+        return self._mongo[self.settings.serving.mongo_database]
+
+    @property
+    def redis(self):
+        if self._redis is None:
+            import redis
+
+            self._redis = redis.Redis.from_url(self.settings.serving.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        return self._redis
+
+    def cassandra(self):
+        """A Cassandra session, or None while it is unreachable (retried every 30 s)."""
+        with self._lock:
+            if self._cassandra is None and time.monotonic() - self._cassandra_failed_at > 30:
+                from movie_pipeline.speed.cassandra import connect
+
+                try:
+                    self._cassandra = connect(self.settings.speed, timeout=3)
+                except Exception as error:  # noqa: BLE001 - any driver failure means: serve without the speed merge
+                    log.warning("Cassandra unreachable, answering from the export alone: %s", error)
+                    self._cassandra_failed_at = time.monotonic()
+            return self._cassandra
+
+    def key(self, presented: str) -> keys.ApiKey | None:
+        now = time.monotonic()
+        cached = self._keys.get(presented)
+        if cached and now - cached[0] < KEY_CACHE_S:
+            return cached[1]
+        found = keys.lookup(self.db, presented)
+        self._keys[presented] = (now, found)
+        return found
+
+    def version(self) -> dict:
+        now = time.monotonic()
+        if self._version is None or now - self._version[0] > VERSION_CACHE_S:
+            self._version = (now, store.current(self.db))
+        return self._version[1]
+
+    def close(self) -> None:
+        if self._mongo is not None:
+            self._mongo.close()
+        if self._cassandra is not None:
+            self._cassandra.cluster.shutdown()
+
+
+API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="a key from `movie-pipeline api-keys create`")
+
+
+def api_key(request: Request, presented: Annotated[str | None, Security(API_KEY_HEADER)] = None) -> keys.ApiKey:
+    """The dependency of every /v1 route: a valid key within its rate limit."""
+    backends: Backends = request.app.state.backends
+    if not presented:
+        raise HTTPException(401, "missing X-API-Key header", headers={"WWW-Authenticate": "X-API-Key"})
+    found = backends.key(presented)
+    if found is None:
+        raise HTTPException(401, "unknown or revoked API key", headers={"WWW-Authenticate": "X-API-Key"})
+    limit = backends.settings.serving.rate_limit_per_minute
+    window = int(time.time() // 60)
+    counter = f"ratelimit:{keys.hash_key(presented)[:16]}:{window}"
+    pipe = backends.redis.pipeline()
+    pipe.incr(counter)
+    pipe.expire(counter, 120)
+    used = pipe.execute()[0]
+    if used > limit:
+        retry_after = max(1, 60 - int(time.time() % 60))
+        raise HTTPException(429, f"rate limit of {limit} requests per minute exceeded", headers={"Retry-After": str(retry_after)})
+    return found
+
+
+Key = Annotated[keys.ApiKey, Depends(api_key)]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+    backends = Backends(settings or settings_from_env())
+    registry = CollectorRegistry()
+    requests_total = Counter("api_requests_total", "API requests", ["route", "status"], registry=registry)
+    latency = Histogram("api_request_seconds", "API request latency", ["route"], registry=registry)
+    cache_total = Counter("api_cache_total", "API cache lookups", ["result"], registry=registry)
+
+    app = FastAPI(
+        title="Movie analytics API",
+        version="1",
+        description="Movies, sentiment, trending and analytics from the TMDB pipeline: batch views merged with the "
+        "last 48 hours of the speed layer. Every /v1 route needs an `X-API-Key` header.",
+    )
+    app.state.backends = backends
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next):
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        requests_total.labels(route, str(response.status_code)).inc()
+        latency.labels(route).observe(time.perf_counter() - started)
+        return response
+
+    from pymongo.errors import PyMongoError
+    from redis.exceptions import RedisError
+
+    @app.exception_handler(PyMongoError)
+    async def mongo_down(request: Request, error: PyMongoError):
+        log.warning("MongoDB failed a request to %s: %s", request.url.path, error)
+        return JSONResponse({"detail": f"MongoDB is unavailable ({type(error).__name__}); try again shortly"}, status_code=503)
+
+    @app.exception_handler(RedisError)
+    async def redis_down(request: Request, error: RedisError):
+        log.warning("Redis failed a request to %s: %s", request.url.path, error)
+        return JSONResponse({"detail": f"Redis is unavailable ({type(error).__name__}); try again shortly"}, status_code=503)
+
+    @app.exception_handler(store.NoServingVersionError)
+    async def no_version(request: Request, error: store.NoServingVersionError):
+        return JSONResponse({"detail": str(error)}, status_code=503)
+
+    def cached(request: Request, version: dict, build) -> Response:
+        cache_key = f"cache:{version['version']}:{request.url.path}?{'&'.join(sorted(str(request.query_params).split('&')))}"
+        ttl = backends.settings.serving.cache_ttl_s
+        if ttl > 0:
+            hit = backends.redis.get(cache_key)
+            if hit is not None:
+                cache_total.labels("hit").inc()
+                return Response(hit, media_type="application/json", headers={"X-Cache": "hit"})
+        cache_total.labels("miss").inc()
+        body = build().model_dump_json(by_alias=True).encode()
+        if ttl > 0:
+            backends.redis.set(cache_key, body, px=int(ttl * 1000))
+        return Response(body, media_type="application/json", headers={"X-Cache": "miss"})
+
+    def freshness(version: dict, speed_merged: bool = False, speed_as_of: datetime | None = None) -> dict:
+        return {
+            "served_at": datetime.now(UTC),
+            "export_version": version["version"],
+            "exported_at": version["published_at"],
+            "speed_merged": speed_merged,
+            "speed_as_of": speed_as_of,
+        }
+
+    def speed_windows(movie_id: int, since: datetime) -> list | None:
+        """The movie's speed windows since ``since`` from Cassandra, or None when Cassandra is unreachable."""
+        session = backends.cassandra()
+        if session is None:
+            return None
+        keyspace = backends.settings.speed.keyspace
+        try:
+            rows = session.execute(
+                f"SELECT {WINDOW_COLUMNS} FROM {keyspace}.movie_windows WHERE movie_id = %s AND window_start >= %s", (movie_id, since)
+            )
+            return [window_from_row(row._asdict()) for row in rows]
+        except Exception as error:  # noqa: BLE001 - serve the export's copy rather than fail the request
+            log.warning("reading the speed windows of movie %s failed: %s", movie_id, error)
+            return None
+
+    def movie_document(movie_id: int, version: dict) -> dict:
+        document = store.view(backends.db, "movies", version["version"]).find_one({"_id": movie_id})
+        if document is None:
+            raise HTTPException(404, f"no movie {movie_id} in the serving views (export {version['version']})")
+        return document
+
+    @app.get("/healthz", response_model=Health, tags=["operations"])
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}}, tags=["operations"])
+    def readyz(response: Response) -> dict:
+        checks = {}
+        for name, probe in (
+            ("mongodb", lambda: backends.db.command("ping")),
+            ("redis", lambda: backends.redis.ping()),
+            ("cassandra", lambda: (backends.cassandra() or _raise("unreachable")).execute("SELECT release_version FROM system.local")),
+        ):
+            try:
+                probe()
+                checks[name] = "ok"
+            except Exception as error:  # noqa: BLE001 - readiness reports any failure
+                checks[name] = f"{type(error).__name__}: {error}"[:200]
+        ready = all(value == "ok" for value in checks.values())
+        response.status_code = 200 if ready else 503
+        return {"status": "ready" if ready else "not ready", "checks": checks}
+
+    @app.get("/metrics", response_class=PlainTextResponse, tags=["operations"])
+    def metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(registry).decode(), media_type="text/plain; version=0.0.4")
+
+    @app.get("/v1/movies/{movie_id}", response_model=MovieResponse, responses={**ERRORS, 404: {"model": ErrorResponse}}, tags=["movies"])
+    def get_movie(movie_id: Annotated[int, Path(ge=1, le=2**31)], request: Request, _: Key) -> Response:
+        version = backends.version()
+
+        def build() -> MovieResponse:
+            document = movie_document(movie_id, version)
+            metrics = document["sources"].get("metrics")
+            windows = speed_windows(movie_id, version["published_at"] - timedelta(minutes=10))
+            speed_as_of = None
+            if metrics and windows:
+                exported = Observation(
+                    metrics["source"], metrics["as_of"], document["popularity"], document["vote_average"], document["vote_count"]
+                )
+                current = merge_current(exported, windows)
+                if current is not exported:
+                    document.update(popularity=current.popularity, vote_average=current.vote_average, vote_count=current.vote_count)
+                    document["sources"]["metrics"] = {"source": current.source, "as_of": current.at}
+                speed_as_of = max((w.last_event_time for w in windows if w.last_event_time), default=None)
+            return MovieResponse(data=document, freshness=freshness(version, windows is not None, speed_as_of))
+
+        return cached(request, version, build)
+
+    @app.get("/v1/movies", response_model=MovieListResponse, responses={**ERRORS, 400: {"model": ErrorResponse}}, tags=["movies"])
+    def list_movies(
+        request: Request,
+        _: Key,
+        genre: Annotated[str | None, Query(max_length=64, description="e.g. Drama")] = None,
+        year: Annotated[int | None, Query(ge=1870, le=2100, description="release year")] = None,
+        sort: Annotated[Literal["popularity", "vote_average", "release_date", "title"], Query()] = "popularity",
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+        cursor: Annotated[str | None, Query(max_length=512, description="next_cursor of the previous page")] = None,
+    ) -> Response:
+        version = backends.version()
+
+        def build() -> MovieListResponse:
+            field, direction = MOVIE_SORTS[sort]
+            query: dict = {}
+            if genre:
+                query["genres"] = genre
+            if year:
+                query["release_year"] = year
+            if cursor:
+                last_value, last_id = _decode_cursor(cursor, sort)
+                beyond = "$lt" if direction < 0 else "$gt"
+                query["$or"] = [{field: {beyond: last_value}}, {field: last_value, "_id": {"$gt": last_id}}]
+            found = list(
+                store.view(backends.db, "movies", version["version"]).find(query).sort([(field, direction), ("_id", 1)]).limit(limit + 1)
+            )
+            page, more = found[:limit], len(found) > limit
+            next_cursor = _encode_cursor(sort, page[-1].get(field), page[-1]["_id"]) if more else None
+            return MovieListResponse(data=page, next_cursor=next_cursor, freshness=freshness(version))
+
+        return cached(request, version, build)
+
+    @app.get(
+        "/v1/movies/{movie_id}/sentiment",
+        response_model=SentimentResponse,
+        responses={**ERRORS, 404: {"model": ErrorResponse}},
+        tags=["movies"],
+    )
+    def movie_sentiment(
+        movie_id: Annotated[int, Path(ge=1, le=2**31)],
+        request: Request,
+        _: Key,
+        window: Annotated[Literal["48h", "7d", "30d"], Query(description="hourly buckets for 48h and 7d, daily for 30d")] = "48h",
+    ) -> Response:
+        version = backends.version()
+
+        def build() -> SentimentResponse:
+            movie_document(movie_id, version)  # 404 for an unknown movie
+            now = datetime.now(UTC)
+            document = store.view(backends.db, "sentiment", version["version"]).find_one({"_id": movie_id}) or {
+                "buckets": [],
+                "sources": [],
+            }
+            exported = [b for b in document["buckets"]]
+            batch = [_bucket(b) for b in exported if b["source"] == "batch"]
+            batch_as_of = next((part["as_of"] for part in document["sources"] if part["source"] == "batch"), None)
+            windows = speed_windows(movie_id, cutoff(now))
+            if windows is None:  # no Cassandra: the export's speed hours stand in for the windows
+                merged_buckets = [(_bucket(b), b["source"]) for b in exported]
+                boundary, gap, speed_as_of = document.get("cutoff") or cutoff(now), document.get("gap"), None
+            else:
+                merged = merge_sentiment(batch, batch_as_of, windows, now)
+                merged_buckets, boundary = merged.buckets, merged.cutoff
+                gap = None if merged.gap is None else {"from": merged.gap[0], "until": merged.gap[1]}
+                speed_as_of = next((part.as_of for part in merged.sources if part.source == "speed"), None)
+            since = now - SENTIMENT_WINDOWS[window]
+            points = _points([(b, s) for b, s in merged_buckets if b.start >= since - timedelta(hours=1)], daily=window == "30d")
+            return SentimentResponse(
+                movie_id=movie_id,
+                window=window,
+                bucket="day" if window == "30d" else "hour",
+                cutoff=boundary,
+                data=points,
+                gap=gap,
+                freshness=freshness(version, windows is not None, speed_as_of),
+            )
+
+        return cached(request, version, build)
+
+    @app.get("/v1/trending", response_model=TrendingResponse, responses=ERRORS, tags=["analytics"])
+    def trending(
+        request: Request,
+        _: Key,
+        window: Annotated[Literal["1h", "24h", "7d"], Query()] = "24h",
+        genre: Annotated[str | None, Query(max_length=64)] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+    ) -> Response:
+        version = backends.version()
+
+        def build() -> TrendingResponse:
+            items = list(store.view(backends.db, "trending", version["version"]).find({"window": window}).sort("rank", 1))
+            if genre:
+                ids = [item["movie_id"] for item in items]
+                in_genre = {
+                    d["_id"]
+                    for d in store.view(backends.db, "movies", version["version"]).find({"_id": {"$in": ids}, "genres": genre}, {"_id": 1})
+                }
+                items = [item for item in items if item["movie_id"] in in_genre]
+            data = [{**item, "rank": rank} for rank, item in enumerate(items[:limit], start=1)]
+            return TrendingResponse(window=window, genre=genre, data=data, freshness=freshness(version))
+
+        return cached(request, version, build)
+
+    @app.get(
+        "/v1/genres/{genre}/stats",
+        response_model=GenreStatsResponse,
+        responses={**ERRORS, 404: {"model": ErrorResponse}},
+        tags=["analytics"],
+    )
+    def genre_stats(genre: Annotated[str, Path(min_length=1, max_length=64)], request: Request, _: Key) -> Response:
+        version = backends.version()
+
+        def build() -> GenreStatsResponse:
+            months = list(store.view(backends.db, "genre_stats", version["version"]).find({"genre": genre}).sort("release_month", 1))
+            if not months:
+                raise HTTPException(404, f"no genre {genre!r} in the serving views")
+            return GenreStatsResponse(genre=genre, data=months, freshness=freshness(version))
+
+        return cached(request, version, build)
+
+    @app.get("/v1/analytics/years", response_model=YearStatsResponse, responses=ERRORS, tags=["analytics"])
+    def year_stats(request: Request, _: Key) -> Response:
+        version = backends.version()
+
+        def build() -> YearStatsResponse:
+            years = list(store.view(backends.db, "year_stats", version["version"]).find().sort("_id", 1))
+            return YearStatsResponse(data=years, freshness=freshness(version))
+
+        return cached(request, version, build)
+
+    return app
+
+
+def _raise(message: str):
+    raise ConnectionError(message)
+
+
+def _bucket(document: dict) -> SentimentBucket:
+    return SentimentBucket(
+        document["start"], document["reviews"], document["sentiment_sum"], document["positive"], document["neutral"], document["negative"]
+    )
+
+
+def _points(buckets: list[tuple[SentimentBucket, str]], daily: bool) -> list[dict]:
+    """Response points, per hour or summed per day (a day's source: speed when any of its hours is)."""
+    if daily:
+        days: dict[datetime, tuple[SentimentBucket, str]] = {}
+        for bucket, source in buckets:
+            day = bucket.start.replace(hour=0)
+            as_day = SentimentBucket(day, bucket.reviews, bucket.sentiment_sum, bucket.positive, bucket.neutral, bucket.negative)
+            if day in days:
+                known, known_source = days[day]
+                days[day] = (known + as_day, "speed" if "speed" in (known_source, source) else "batch")
+            else:
+                days[day] = (as_day, source)
+        buckets = sorted(days.values(), key=lambda pair: pair[0].start)
+    return [
+        {
+            "start": b.start, "reviews": b.reviews, "sentiment_sum": b.sentiment_sum,
+            "mean_compound": b.sentiment_sum / b.reviews if b.reviews else None,
+            "positive": b.positive, "neutral": b.neutral, "negative": b.negative, "source": source,
+        }
+        for b, source in buckets
+    ]  # fmt: skip
+
+
+def _encode_cursor(sort: str, value, movie_id: int) -> str:
+    if isinstance(value, datetime):
+        value = {"$date": value.isoformat()}
+    raw = json.dumps([sort, value, movie_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: str) -> tuple:
+    try:
+        cursor_sort, value, movie_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if isinstance(value, dict) and "$date" in value:
+            value = datetime.fromisoformat(value["$date"])
+        if cursor_sort != sort or not isinstance(movie_id, int):
+            raise ValueError("cursor of another sort")
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as error:
+        raise HTTPException(400, f"invalid cursor ({error}); pass next_cursor from the previous page with the same sort") from None
+    return value, movie_id

@@ -1,0 +1,181 @@
+"""The serving views as MongoDB documents, built from gold rows and speed windows (pure; no I/O).
+
+One function per collection. Every document carries ``sources`` (which layer each part came from
+and as of when) and the export's ``as_of``; the merge itself is ``movie_pipeline.merge``.
+
+- ``movies``      one per movie: gold's metadata and review mix, the freshest metrics (batch or speed)
+- ``sentiment``   one per movie: its hourly review sentiment over the last ``SENTIMENT_DAYS``,
+                  merged across the 48 h cutoff
+- ``trending``    one per window and rank: ``1h``/``24h`` from the speed windows (popularity gained),
+                  ``7d``/``30d``/``90d`` from gold (popularity velocity)
+- ``genre_stats`` one per genre and release month (gold ``genre_monthly``)
+- ``year_stats``  one per release year (gold ``year_stats``)
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+
+from movie_pipeline.merge import BATCH, SPEED, Observation, SentimentBucket, SpeedWindow, merge_current, merge_sentiment
+
+SENTIMENT_DAYS = 30
+TRENDING_TOP = 100
+SPEED_TRENDING_WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24)}
+BATCH_TRENDING_WINDOWS = {7: "7d", 30: "30d", 90: "90d"}
+MOVIE_FIELDS = (
+    "title", "release_date", "genres", "original_language", "status", "runtime_min", "budget_usd", "revenue_usd",
+    "review_count", "positive_reviews", "neutral_reviews", "negative_reviews", "mean_sentiment",
+    "popularity_velocity_7d", "popularity_velocity_30d", "popularity_velocity_90d",
+)  # fmt: skip
+
+
+def clean(value):
+    """A value MongoDB (BSON) can hold: NaN -> None, dates -> midnight UTC datetimes, numpy values -> Python."""
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray):
+        return [clean(item) for item in value.tolist()]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (float, datetime)) and value != value:  # NaN, and pandas' NaT
+        return None
+    if isinstance(value, datetime):  # pandas Timestamps too
+        value = value.to_pydatetime() if hasattr(value, "to_pydatetime") else value
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, (list, tuple)):
+        return [clean(item) for item in value]
+    return value
+
+
+def movie_document(summary: Mapping, speed_windows: Iterable[SpeedWindow], exported_at: datetime) -> dict:
+    """A movie: gold's ``movie_summary`` row with the freshest metrics of batch and speed."""
+    movie_id = int(summary["movie_id"])
+    batch_as_of = clean(summary.get("as_of"))
+    batch = None
+    if summary.get("popularity") is not None and batch_as_of is not None:
+        batch = Observation(BATCH, batch_as_of, clean(summary["popularity"]), clean(summary["vote_average"]), clean(summary["vote_count"]))
+    current = merge_current(batch, speed_windows)
+    release = clean(summary.get("release_date"))
+    return {
+        "_id": movie_id,
+        "movie_id": movie_id,
+        **{name: clean(summary.get(name)) for name in MOVIE_FIELDS},
+        "genres": clean(summary.get("genres")) or [],
+        "release_year": release.year if release else None,
+        "popularity": current.popularity if current else None,
+        "vote_average": current.vote_average if current else None,
+        "vote_count": current.vote_count if current else None,
+        "sources": {
+            "metrics": {"source": current.source, "as_of": current.at} if current else None,
+            "metadata": {"source": BATCH, "as_of": batch_as_of},
+            "reviews": {"source": BATCH, "as_of": batch_as_of},
+        },
+        "as_of": exported_at,
+    }
+
+
+def sentiment_document(
+    movie_id: int, batch_hours: Iterable[SentimentBucket], batch_as_of: datetime | None, speed_windows: Iterable[SpeedWindow], now: datetime
+) -> dict:
+    """A movie's hourly sentiment over the last ``SENTIMENT_DAYS``, merged across the cutoff."""
+    merged = merge_sentiment(batch_hours, batch_as_of, speed_windows, now)
+    since = now - timedelta(days=SENTIMENT_DAYS)
+    document = merged.as_dict()
+    document["buckets"] = [bucket for bucket in document["buckets"] if bucket["start"] >= since - timedelta(hours=1)]
+    return {"_id": int(movie_id), "movie_id": int(movie_id), **document, "as_of": now}
+
+
+def speed_trending(windows_by_movie: Mapping[int, Iterable[SpeedWindow]], now: datetime) -> dict[str, list[tuple[int, float]]]:
+    """Per speed window (``1h``, ``24h``): (movie, popularity gained) ranked, from the 5-minute windows that started in it."""
+    ranked: dict[str, list[tuple[int, float]]] = {}
+    for name, span in SPEED_TRENDING_WINDOWS.items():
+        gained: dict[int, float] = defaultdict(float)
+        for movie_id, windows in windows_by_movie.items():
+            for window in windows:
+                if now - span <= window.window_start <= now and window.popularity is not None:
+                    gained[movie_id] += window.popularity_delta or 0.0
+        ranked[name] = sorted(gained.items(), key=lambda item: (-item[1], item[0]))[:TRENDING_TOP]
+    return ranked
+
+
+def trending_documents(
+    gold_trending: Iterable[Mapping], speed_ranked: Mapping[str, list[tuple[int, float]]], titles: Mapping[int, str], exported_at: datetime
+) -> list[dict]:
+    documents = []
+    for name, ranked in speed_ranked.items():
+        for rank, (movie_id, gained) in enumerate(ranked, start=1):
+            documents.append(_trending(name, rank, movie_id, titles.get(movie_id), gained, SPEED, exported_at))
+    for row in gold_trending:
+        name = BATCH_TRENDING_WINDOWS.get(int(row["window_days"]))
+        if name and int(row["rank"]) <= TRENDING_TOP:
+            documents.append(
+                _trending(
+                    name, int(row["rank"]), int(row["movie_id"]), row.get("title"), clean(row["popularity_growth"]), BATCH, exported_at
+                )
+            )
+    return documents
+
+
+def _trending(window: str, rank: int, movie_id: int, title: str | None, score: float, source: str, exported_at: datetime) -> dict:
+    return {
+        "_id": f"{window}:{rank}",
+        "window": window,
+        "rank": rank,
+        "movie_id": movie_id,
+        "title": title,
+        "score": score,
+        "source": source,
+        "as_of": exported_at,
+    }
+
+
+def genre_documents(rows: Iterable[Mapping], exported_at: datetime) -> list[dict]:
+    documents = []
+    for row in rows:
+        month = clean(row["release_month"])
+        document = {key: clean(value) for key, value in row.items()}
+        documents.append({**document, "_id": f"{row['genre']}:{month:%Y-%m}", "source": BATCH, "as_of": exported_at})
+    return documents
+
+
+def year_documents(rows: Iterable[Mapping], exported_at: datetime) -> list[dict]:
+    return [
+        {**{key: clean(value) for key, value in row.items()}, "_id": int(row["release_year"]), "source": BATCH, "as_of": exported_at}
+        for row in rows
+    ]
+
+
+def bucket_from_row(row: Mapping) -> SentimentBucket:
+    """A gold ``sentiment_hourly`` row as a merge bucket."""
+    return SentimentBucket(
+        clean(row["hour"]),
+        int(row["reviews"]),
+        float(row["sentiment_sum"]),
+        int(row["positive"]),
+        int(row["neutral"]),
+        int(row["negative"]),
+    )
+
+
+def window_from_row(row: Mapping) -> SpeedWindow:
+    """A Cassandra ``movie_windows`` row as a merge window."""
+    return SpeedWindow(
+        window_start=clean(row["window_start"]),
+        written_at=clean(row["written_at"]),
+        review_count=int(row["review_count"] or 0),
+        sentiment_sum=float(row["sentiment_sum"] or 0.0),
+        positive=int(row["positive"] or 0),
+        neutral=int(row["neutral"] or 0),
+        negative=int(row["negative"] or 0),
+        popularity=row["popularity"],
+        popularity_delta=row["popularity_delta"],
+        vote_average=row["vote_average"],
+        vote_count=row["vote_count"],
+        last_event_time=clean(row["last_event_time"]),
+    )

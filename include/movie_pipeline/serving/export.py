@@ -1,0 +1,88 @@
+"""The export: gold (the lake) + the speed views (Cassandra) -> merged serving views -> MongoDB.
+
+What ``dags/movie_serving_export.py`` runs. Reads happen here, the documents are built by
+``serving.documents`` (pure) and published as one version by ``serving.store``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from movie_pipeline.config import SpeedSettings
+from movie_pipeline.errors import PipelineError
+from movie_pipeline.lake import Lake
+from movie_pipeline.merge import SpeedWindow, cutoff
+from movie_pipeline.serving import documents, store
+
+EXPORTED_GOLD = ("movie_summary", "sentiment_hourly", "trending", "genre_monthly", "year_stats")
+WINDOW_READ = (
+    "movie_id, window_start, written_at, review_count, sentiment_sum, positive, neutral, negative, "
+    "popularity, popularity_delta, vote_average, vote_count, last_event_time"
+)
+
+
+def read_gold(lake: Lake, view: str) -> list[dict]:
+    """A gold view's rows (Parquet written by Spark; ``_``-files are skipped)."""
+    import pyarrow.parquet as pq
+
+    path = lake.path("gold", view)
+    if not lake.fs.exists(path):
+        raise PipelineError(f"the gold view {view} is missing at {lake.url(path)}: run the movie_batch DAG first")
+    return pq.read_table(path, filesystem=lake.fs).to_pylist()
+
+
+def read_speed_windows(speed: SpeedSettings, since: datetime) -> dict[int, list[SpeedWindow]]:
+    """The speed windows that started at or after ``since``, per movie (the table holds at most 48 h + grace)."""
+    from movie_pipeline.speed.cassandra import connect
+
+    session = connect(speed)
+    try:
+        by_movie: dict[int, list[SpeedWindow]] = defaultdict(list)
+        for row in session.execute(f"SELECT {WINDOW_READ} FROM {speed.keyspace}.movie_windows", timeout=120):
+            window = documents.window_from_row(row._asdict())
+            if window.window_start >= since:
+                by_movie[int(row.movie_id)].append(window)
+        return by_movie
+    finally:
+        session.cluster.shutdown()
+
+
+def build_views(gold: dict[str, list[dict]], windows: dict[int, list[SpeedWindow]], now: datetime) -> dict[str, list[dict]]:
+    """Every serving view's documents from the gold rows and the speed windows."""
+    summaries = {int(row["movie_id"]): row for row in gold["movie_summary"]}
+    batch_as_of = max((documents.clean(row["as_of"]) for row in summaries.values() if row.get("as_of") is not None), default=None)
+    hours: dict[int, list] = defaultdict(list)
+    since = now - timedelta(days=documents.SENTIMENT_DAYS + 1)
+    for row in gold["sentiment_hourly"]:
+        bucket = documents.bucket_from_row(row)
+        if bucket.start >= since:
+            hours[int(row["movie_id"])].append(bucket)
+    movies = [documents.movie_document(row, windows.get(movie_id, ()), now) for movie_id, row in summaries.items()]
+    sentiment = [
+        documents.sentiment_document(movie_id, hours.get(movie_id, ()), batch_as_of, windows.get(movie_id, ()), now)
+        for movie_id in sorted(set(hours) | set(windows))
+    ]
+    titles = {movie_id: row.get("title") for movie_id, row in summaries.items()}
+    return {
+        "movies": movies,
+        "sentiment": sentiment,
+        "trending": documents.trending_documents(gold["trending"], documents.speed_trending(windows, now), titles, now),
+        "genre_stats": documents.genre_documents(gold["genre_monthly"], now),
+        "year_stats": documents.year_documents(gold["year_stats"], now),
+    }
+
+
+def export(
+    lake: Lake, speed: SpeedSettings, db, version: str, now: datetime | None = None, emit: Callable[[str], None] = print
+) -> dict[str, int]:
+    """Read, merge and publish one version of the serving views; return the documents per view."""
+    now = now or datetime.now(UTC)
+    gold = {view: read_gold(lake, view) for view in EXPORTED_GOLD}
+    emit("gold: " + ", ".join(f"{view} {len(rows)} rows" for view, rows in gold.items()))
+    windows = read_speed_windows(speed, cutoff(now))
+    emit(f"speed: {sum(len(w) for w in windows.values())} windows of {len(windows)} movies since {cutoff(now):%Y-%m-%d %H:%M} UTC")
+    views = build_views(gold, windows, now)
+    emit(f"publishing version {version} to MongoDB database {db.name}")
+    return store.publish(db, views, version, now, emit)
