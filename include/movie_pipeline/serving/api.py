@@ -34,6 +34,7 @@ from movie_pipeline.config import Settings, settings_from_env
 from movie_pipeline.merge import Observation, SentimentBucket, cutoff, merge_current, merge_sentiment
 from movie_pipeline.serving import keys, store
 from movie_pipeline.serving.documents import window_from_row
+from movie_pipeline.serving.export import WINDOW_READ
 from movie_pipeline.serving.models import (
     ErrorResponse,
     GenreStatsResponse,
@@ -57,10 +58,6 @@ MOVIE_SORTS = {
     "release_date": ("release_date", -1),
     "title": ("title", 1),
 }
-WINDOW_COLUMNS = (
-    "window_start, written_at, review_count, sentiment_sum, positive, neutral, negative, popularity, popularity_delta, "
-    "vote_average, vote_count, last_event_time"
-)
 ERRORS = {
     401: {"model": ErrorResponse, "description": "no API key, or an unknown or revoked one"},
     429: {"model": ErrorResponse, "description": "over the key's rate limit; see Retry-After"},
@@ -231,7 +228,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         keyspace = backends.settings.speed.keyspace
         try:
             rows = session.execute(
-                f"SELECT {WINDOW_COLUMNS} FROM {keyspace}.movie_windows WHERE movie_id = %s AND window_start >= %s", (movie_id, since)
+                f"SELECT {WINDOW_READ} FROM {keyspace}.movie_windows WHERE movie_id = %s AND window_start >= %s", (movie_id, since)
             )
             return [window_from_row(row._asdict()) for row in rows]
         except Exception as error:  # noqa: BLE001 - serve the export's copy rather than fail the request
@@ -344,7 +341,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "buckets": [],
                 "sources": [],
             }
-            exported = [b for b in document["buckets"]]
+            exported = document["buckets"]
             batch = [_bucket(b) for b in exported if b["source"] == "batch"]
             batch_as_of = next((part["as_of"] for part in document["sources"] if part["source"] == "batch"), None)
             windows = speed_windows(movie_id, cutoff(now))
