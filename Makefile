@@ -59,10 +59,12 @@ ui-tour: setup ## backfill movie_batch on the stack's Airflow via its REST API, 
 	@$(BIN)/python -c 'import playwright' 2>/dev/null || $(BIN)/uv pip install --python $(BIN)/python --quiet playwright==1.65.2
 	$(BIN)/python scripts/ui_tour.py
 
-bench: setup ## ingestion throughput, batch and speed layer timings, local stack start/memory -> bench/results/latest.json
+bench: setup ## ingestion, batch and speed layer, API under load (wrk), local stack start/memory -> bench/results/latest.json
+	@command -v wrk >/dev/null || { [ "$$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; } || { echo "install wrk: sudo apt-get install -y wrk"; exit 1; }
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/batch_bench.py
 	$(BIN)/python bench/stream_bench.py
+	$(BIN)/python bench/api_bench.py
 	$(BIN)/python bench/stack_bench.py
 
 stack-up: setup ## start the local stack (PostgreSQL, Airflow, Redis, Kafka, MongoDB protocol)

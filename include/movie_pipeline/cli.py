@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -286,12 +287,23 @@ def _produce(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import tempfile
+
     import uvicorn
 
     print(f"API on http://{args.host}:{args.port} (docs: /docs, health: /healthz, readiness: /readyz)", flush=True)
-    uvicorn.run(
-        "movie_pipeline.serving.api:create_app", factory=True, host=args.host, port=args.port, workers=args.workers, log_level="warning"
-    )
+    with tempfile.TemporaryDirectory(prefix="api-metrics-") as metrics_dir:
+        if args.workers > 1:  # each worker counts in its own files; /metrics adds them up
+            os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", metrics_dir)
+        uvicorn.run(
+            "movie_pipeline.serving.api:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="warning",
+            access_log=False,
+        )
     return 0
 
 

@@ -5,6 +5,7 @@ mid-export; the API over them (keys, rate limit, cache, the speed merge at reque
 from __future__ import annotations
 
 import shutil
+import time
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
@@ -13,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pymongo
 import pytest
+import redis
 import schemathesis
 
 from movie_pipeline.config import settings_from_env
@@ -156,7 +158,8 @@ def test_the_export_publishes_the_merge_and_a_stopped_mongodb_leaves_the_previou
     db = client[f"serving_{datetime.now(UTC):%H%M%S}"]
 
     counts = export.export(lake, speed, db, "v1", now=NOW)
-    assert counts == {"movies": 2, "sentiment": 1, "trending": 3, "genre_stats": 1, "year_stats": 2}  # 1h, 24h (speed), 7d (gold)
+    # trending: 1h, 24h (speed), 7d (gold); rankings: 4 sorts x (all, 2 genres, 2 years, 2 genre-years)
+    assert counts == {"movies": 2, "rankings": 28, "sentiment": 1, "trending": 3, "genre_stats": 1, "year_stats": 2}
     version = store.current(db)["version"]
     assert version == "v1"
 
@@ -176,7 +179,7 @@ def test_the_export_publishes_the_merge_and_a_stopped_mongodb_leaves_the_previou
 
     trending = {d["_id"]: d for d in store.view(db, "trending", version).find()}
     assert trending["1h:1"]["movie_id"] == 7 and trending["1h:1"]["source"] == "speed" and trending["7d:1"]["source"] == "batch"
-    assert {index["name"] for index in store.view(db, "movies", version).list_indexes()} >= {"_id_", "popularity_-1__id_1"}
+    assert {index["name"] for index in store.view(db, "trending", version).list_indexes()} >= {"_id_", "window_1_genres_1_rank_1"}
 
     # MongoDB stops after the first view of the next version: the export fails, readers keep v1 complete
     def stop_mongo_after_movies(line: str) -> None:
@@ -222,61 +225,82 @@ def test_the_api_answers_with_keys_limits_cache_and_the_speed_merge(services, sp
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(api, "KEY_CACHE_S", 0.0)  # revocations take effect at once here
-    app = TestClient(api.create_app())
+    with TestClient(api.create_app()) as app:  # one event loop for the whole test, as a server has
+        assert app.get("/healthz").json() == {"status": "ok"}
+        ready = app.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["checks"] == {"mongodb": "ok", "redis": "ok", "cassandra": "ok"}
+        assert app.get("/v1/movies/7").status_code == 401
+        assert app.get("/v1/movies/7", headers={"X-API-Key": "mp_not-a-key"}).status_code == 401
 
-    assert app.get("/healthz").json() == {"status": "ok"}
-    ready = app.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["checks"] == {"mongodb": "ok", "redis": "ok", "cassandra": "ok"}
-    assert app.get("/v1/movies/7").status_code == 401
-    assert app.get("/v1/movies/7", headers={"X-API-Key": "mp_not-a-key"}).status_code == 401
+        headers = {"X-API-Key": key}
+        first = app.get("/v1/movies/7", headers=headers)
+        assert first.status_code == 200 and first.headers["X-Cache"] == "miss"
+        body = first.json()
+        assert body["data"]["title"] == "Seven" and body["freshness"]["export_version"] == "v1"
+        assert app.get("/v1/movies/7", headers=headers).headers["X-Cache"] == "hit"
+        assert app.get("/v1/movies/999", headers=headers).status_code == 404
 
-    headers = {"X-API-Key": key}
-    first = app.get("/v1/movies/7", headers=headers)
-    assert first.status_code == 200 and first.headers["X-Cache"] == "miss"
-    body = first.json()
-    assert body["data"]["title"] == "Seven" and body["freshness"]["export_version"] == "v1"
-    assert app.get("/v1/movies/7", headers=headers).headers["X-Cache"] == "hit"
-    assert app.get("/v1/movies/999", headers=headers).status_code == 404
+        # a speed window written after the export: merged at request time (a new request, so no cache entry)
+        later = datetime.now(UTC)
+        fresh = {**windows[-1], "window_start": hour(later) + timedelta(minutes=5 * (later.minute // 5)), "popularity": 99.5,
+                 "vote_count": 999, "last_event_time": later}  # fmt: skip
+        cassandra.write_rows(speed, "movie_windows", cassandra.WINDOW_COLUMNS, [fresh])
+        # the cached answer is made stale: it is still served once, while it is rebuilt in the background
+        entries = redis.Redis(services.host, services.ports["redis"])
+        entry = entries.get("cache:v1:/v1/movies/7?")
+        entries.set("cache:v1:/v1/movies/7?", (0).to_bytes(8, "big") + entry[8:], px=60_000)
+        stale = app.get("/v1/movies/7", headers=headers)
+        assert stale.headers["X-Cache"] == "stale" and stale.json()["data"]["popularity"] == body["data"]["popularity"]
+        for _ in range(50):
+            merged = app.get("/v1/movies/7", headers=headers)
+            if merged.headers["X-Cache"] == "hit" and merged.json()["data"]["popularity"] == 99.5:
+                break
+            time.sleep(0.1)
+        merged = merged.json()
+        assert (merged["data"]["popularity"], merged["data"]["vote_count"], merged["data"]["sources"]["metrics"]["source"]) == (
+            99.5,
+            999,
+            "speed",
+        )
+        assert merged["freshness"]["speed_merged"] is True
 
-    # a speed window written after the export: merged at request time (a new request, so no cache entry)
-    later = datetime.now(UTC)
-    fresh = {**windows[-1], "window_start": hour(later) + timedelta(minutes=5 * (later.minute // 5)), "popularity": 99.5,
-             "vote_count": 999, "last_event_time": later}  # fmt: skip
-    cassandra.write_rows(speed, "movie_windows", cassandra.WINDOW_COLUMNS, [fresh])
-    merged = app.get("/v1/movies/7?fresh=1", headers=headers).json()
-    assert (merged["data"]["popularity"], merged["data"]["vote_count"], merged["data"]["sources"]["metrics"]["source"]) == (
-        99.5,
-        999,
-        "speed",
-    )
-    assert merged["freshness"]["speed_merged"] is True
+        sentiment = app.get("/v1/movies/7/sentiment?window=48h", headers=headers).json()
+        assert sentiment["bucket"] == "hour" and {p["source"] for p in sentiment["data"]} <= {"batch", "speed"}
+        assert all(p["start"] >= sentiment["cutoff"] for p in sentiment["data"] if p["source"] == "speed")
+        assert app.get("/v1/movies/7/sentiment?window=1y", headers=headers).status_code == 422
 
-    sentiment = app.get("/v1/movies/7/sentiment?window=48h", headers=headers).json()
-    assert sentiment["bucket"] == "hour" and {p["source"] for p in sentiment["data"]} <= {"batch", "speed"}
-    assert all(p["start"] >= sentiment["cutoff"] for p in sentiment["data"] if p["source"] == "speed")
-    assert app.get("/v1/movies/7/sentiment?window=1y", headers=headers).status_code == 422
+        listing = app.get("/v1/movies?sort=popularity&limit=1", headers=headers).json()
+        assert [m["movie_id"] for m in listing["data"]] == [7] and listing["next_cursor"]
+        second_page = app.get(f"/v1/movies?sort=popularity&limit=1&cursor={listing['next_cursor']}", headers=headers).json()
+        assert [m["movie_id"] for m in second_page["data"]] == [8] and second_page["next_cursor"] is None
+        assert app.get("/v1/movies?cursor=garbage", headers=headers).status_code == 400
+        assert app.get(f"/v1/movies?sort=title&limit=1&cursor={listing['next_cursor']}", headers=headers).status_code == 400
+        export.export(lake, speed, db, "v2", now=now)  # the cursor's version is now the previous one: still served
+        assert [m["movie_id"] for m in app.get(f"/v1/movies?limit=1&cursor={listing['next_cursor']}", headers=headers).json()["data"]] == [
+            8
+        ]
+        export.export(lake, speed, db, "v3", now=now)  # and now gone
+        expired = app.get(f"/v1/movies?limit=1&cursor={listing['next_cursor']}", headers=headers)
+        assert expired.status_code == 400 and "replaced" in expired.json()["detail"]
+        assert [m["movie_id"] for m in app.get("/v1/movies?genre=Comedy", headers=headers).json()["data"]] == [8]
 
-    listing = app.get("/v1/movies?sort=popularity&limit=1", headers=headers).json()
-    assert [m["movie_id"] for m in listing["data"]] == [7] and listing["next_cursor"]
-    second_page = app.get(f"/v1/movies?sort=popularity&limit=1&cursor={listing['next_cursor']}", headers=headers).json()
-    assert [m["movie_id"] for m in second_page["data"]] == [8] and second_page["next_cursor"] is None
-    assert app.get("/v1/movies?cursor=garbage", headers=headers).status_code == 400
-    assert [m["movie_id"] for m in app.get("/v1/movies?genre=Comedy", headers=headers).json()["data"]] == [8]
+        assert app.get("/v1/trending?window=7d", headers=headers).json()["data"][0]["movie_id"] == 7
+        assert app.get("/v1/trending?window=7d&genre=Comedy", headers=headers).json()["data"] == []
+        assert [(t["movie_id"], t["genres"]) for t in app.get("/v1/trending?window=7d&genre=Drama", headers=headers).json()["data"]] == [
+            (7, ["Drama"])
+        ]
+        assert app.get("/v1/genres/Drama/stats", headers=headers).json()["data"][0]["movies"] == 1
+        assert app.get("/v1/genres/Western/stats", headers=headers).status_code == 404
+        assert [y["release_year"] for y in app.get("/v1/analytics/years", headers=headers).json()["data"]] == [2001, 2010]
 
-    assert app.get("/v1/trending?window=7d", headers=headers).json()["data"][0]["movie_id"] == 7
-    assert app.get("/v1/trending?window=7d&genre=Comedy", headers=headers).json()["data"] == []
-    assert app.get("/v1/genres/Drama/stats", headers=headers).json()["data"][0]["movies"] == 1
-    assert app.get("/v1/genres/Western/stats", headers=headers).status_code == 404
-    assert [y["release_year"] for y in app.get("/v1/analytics/years", headers=headers).json()["data"]] == [2001, 2010]
+        keys.revoke(db, "tests")
+        assert app.get("/v1/movies/7", headers=headers).status_code == 401
 
-    keys.revoke(db, "tests")
-    assert app.get("/v1/movies/7", headers=headers).status_code == 401
-
-    limited = {"X-API-Key": other}
-    statuses = [app.get("/v1/analytics/years", headers=limited) for _ in range(81)]  # two one-minute windows hold 80
-    refused = [r for r in statuses if r.status_code == 429]
-    assert refused and 1 <= int(refused[0].headers["Retry-After"]) <= 60, [r.status_code for r in statuses]
-    assert "api_requests_total" in app.get("/metrics").text
+        limited = {"X-API-Key": other}
+        statuses = [app.get("/v1/analytics/years", headers=limited) for _ in range(81)]  # two one-minute windows hold 80
+        refused = [r for r in statuses if r.status_code == 429]
+        assert refused and 1 <= int(refused[0].headers["Retry-After"]) <= 60, [r.status_code for r in statuses]
+        assert "api_requests_total" in app.get("/metrics").text
 
 
 @pytest.fixture(scope="module")

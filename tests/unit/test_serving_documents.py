@@ -79,9 +79,11 @@ def test_trending_ranks_popularity_gained_in_the_speed_windows_and_keeps_gold_ra
     assert ranked["1h"] == [(1, 3.5), (2, 3.0)]
     assert ranked["24h"] == [(3, 40.0), (1, 3.5), (2, 3.0)]
     gold = [{"window_days": 7, "rank": 1, "movie_id": 9, "title": "Nine", "popularity_growth": 1.5}]
-    documents = trending_documents(gold, ranked, {1: "One", 2: "Two", 3: "Three"}, NOW)
+    movies = {1: {"title": "One", "genres": ["Drama"]}, 2: {"title": "Two", "genres": []}, 3: {"title": "Three", "genres": None}}
+    documents = trending_documents(gold, ranked, movies, NOW)
     by_id = {d["_id"]: d for d in documents}
     assert (by_id["1h:1"]["movie_id"], by_id["1h:1"]["title"], by_id["1h:1"]["source"]) == (1, "One", SPEED)
+    assert by_id["1h:1"]["genres"] == ["Drama"] and by_id["24h:1"]["genres"] == [] and by_id["7d:1"]["title"] == "Nine"
     assert (by_id["7d:1"]["movie_id"], by_id["7d:1"]["score"], by_id["7d:1"]["source"]) == (9, 1.5, BATCH)
     assert len(documents) == 6
 
@@ -108,3 +110,28 @@ def test_rows_of_gold_and_cassandra_become_merge_inputs():
     window = window_from_row(row)
     assert (window.review_count, window.popularity_delta, window.window_start.tzinfo) == (0, 0.5, UTC)
     assert not math.isnan(window.sentiment_sum)
+
+
+def test_rankings_hold_every_listing_in_order_in_chunks(monkeypatch):
+    from movie_pipeline.serving import documents
+
+    monkeypatch.setattr(documents, "RANKING_CHUNK", 2)
+    movies = [
+        {"_id": 3, "popularity": 5.0, "title": "C", "genres": ["Drama", "Drama"], "release_year": 2001},
+        {"_id": 1, "popularity": 5.0, "title": "A", "genres": ["Drama"], "release_year": 2001},
+        {"_id": 2, "popularity": 9.0, "title": None, "genres": [], "release_year": None},
+        {"_id": 4, "popularity": None, "title": "B", "genres": ["Comedy"], "release_year": 2001},
+    ]
+    by_id = {d["_id"]: d for d in documents.ranking_documents(movies, NOW)}
+
+    def listing(sort, filters):
+        chunks = sorted((key for key in by_id if key.startswith(f"{sort}|{filters}|")), key=lambda key: int(key.rsplit("|", 1)[1]))
+        return [movie_id for key in chunks for movie_id in by_id[key]["ids"]]
+
+    assert listing("popularity", "all") == [2, 1, 3, 4]  # descending, a tie by id, no value last
+    assert listing("title", "all") == [1, 4, 3, 2]  # ascending
+    assert listing("popularity", "genre=Drama") == [1, 3]  # a genre listed twice counts once
+    assert listing("popularity", "year=2001") == [1, 3, 4]
+    assert listing("popularity", "genre=Comedy&year=2001") == [4]
+    assert by_id["popularity|all|0"]["ids"] == [2, 1] and by_id["popularity|all|1"]["total"] == 4
+    assert not [key for key in by_id if "year=None" in key or "genre=None" in key]

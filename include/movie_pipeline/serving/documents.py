@@ -10,6 +10,9 @@ and as of when) and the export's ``as_of``; the merge itself is ``movie_pipeline
                   ``7d``/``30d``/``90d`` from gold (popularity velocity)
 - ``genre_stats`` one per genre and release month (gold ``genre_monthly``)
 - ``year_stats``  one per release year (gold ``year_stats``)
+- ``rankings``    the order of the movies for each listing (sort x genre/year filter), in chunks of
+                  ids: a page of ``/v1/movies`` is two reads by ``_id`` instead of a sort over all
+                  movies, and a cursor is a position in an immutable version
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from movie_pipeline.merge import BATCH, SPEED, Observation, SentimentBucket, Spe
 
 SENTIMENT_DAYS = 30
 TRENDING_TOP = 100
+RANKING_SORTS = {"popularity": True, "vote_average": True, "release_date": True, "title": False}  # field -> descending
+RANKING_CHUNK = 1000
 SPEED_TRENDING_WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24)}
 BATCH_TRENDING_WINDOWS = {7: "7d", 30: "30d", 90: "90d"}
 MOVIE_FIELDS = (
@@ -105,30 +110,41 @@ def speed_trending(windows_by_movie: Mapping[int, Iterable[SpeedWindow]], now: d
 
 
 def trending_documents(
-    gold_trending: Iterable[Mapping], speed_ranked: Mapping[str, list[tuple[int, float]]], titles: Mapping[int, str], exported_at: datetime
+    gold_trending: Iterable[Mapping],
+    speed_ranked: Mapping[str, list[tuple[int, float]]],
+    movies: Mapping[int, Mapping],
+    exported_at: datetime,
 ) -> list[dict]:
+    """Ranked documents per window; each carries the movie's genres so that a genre filter is one indexed query."""
     documents = []
     for name, ranked in speed_ranked.items():
         for rank, (movie_id, gained) in enumerate(ranked, start=1):
-            documents.append(_trending(name, rank, movie_id, titles.get(movie_id), gained, SPEED, exported_at))
+            documents.append(_trending(name, rank, movie_id, movies.get(movie_id, {}), gained, SPEED, exported_at))
     for row in gold_trending:
         name = BATCH_TRENDING_WINDOWS.get(int(row["window_days"]))
         if name and int(row["rank"]) <= TRENDING_TOP:
             documents.append(
                 _trending(
-                    name, int(row["rank"]), int(row["movie_id"]), row.get("title"), clean(row["popularity_growth"]), BATCH, exported_at
-                )
+                    name,
+                    int(row["rank"]),
+                    int(row["movie_id"]),
+                    movies.get(int(row["movie_id"]), row),
+                    clean(row["popularity_growth"]),
+                    BATCH,
+                    exported_at,
+                )  # fmt: skip
             )
     return documents
 
 
-def _trending(window: str, rank: int, movie_id: int, title: str | None, score: float, source: str, exported_at: datetime) -> dict:
+def _trending(window: str, rank: int, movie_id: int, movie: Mapping, score: float, source: str, exported_at: datetime) -> dict:
     return {
         "_id": f"{window}:{rank}",
         "window": window,
         "rank": rank,
         "movie_id": movie_id,
-        "title": title,
+        "title": movie.get("title"),
+        "genres": list(movie.get("genres") or ()),
         "score": score,
         "source": source,
         "as_of": exported_at,
@@ -179,3 +195,38 @@ def window_from_row(row: Mapping) -> SpeedWindow:
         vote_count=row["vote_count"],
         last_event_time=clean(row["last_event_time"]),
     )
+
+
+def ranking_filters(genre: str | None, year: int | None) -> str:
+    """The filter part of a ranking's key: ``all``, ``genre=Drama``, ``year=2001`` or ``genre=Drama&year=2001``."""
+    parts = ([f"genre={genre}"] if genre else []) + ([f"year={year}"] if year else [])
+    return "&".join(parts) or "all"
+
+
+def ranking_id(sort: str, filters: str, chunk: int) -> str:
+    return f"{sort}|{filters}|{chunk}"
+
+
+def ranking_documents(movies: Iterable[Mapping], exported_at: datetime) -> list[dict]:
+    """For every sort and every filter a movie falls under, the movie ids in order, ``RANKING_CHUNK`` per document.
+
+    Order: the sort field (descending except for the title), ties and then movies without a value by id.
+    """
+    movies = sorted(movies, key=lambda movie: movie["_id"])
+    documents = []
+    for sort, descending in RANKING_SORTS.items():
+        valued = sorted((m for m in movies if m.get(sort) is not None), key=lambda m: m[sort], reverse=descending)  # stable
+        by_filter: dict[str, list[int]] = defaultdict(list)
+        for movie in valued + [m for m in movies if m.get(sort) is None]:
+            year = movie.get("release_year")
+            for genre in [None, *dict.fromkeys(movie.get("genres") or ())]:
+                by_filter[ranking_filters(genre, None)].append(movie["_id"])
+                if year:
+                    by_filter[ranking_filters(genre, year)].append(movie["_id"])
+        for filters, ids in by_filter.items():
+            for chunk, first in enumerate(range(0, len(ids), RANKING_CHUNK)):
+                documents.append(
+                    {"_id": ranking_id(sort, filters, chunk), "ids": ids[first : first + RANKING_CHUNK], "total": len(ids),
+                     "as_of": exported_at}
+                )  # fmt: skip
+    return documents

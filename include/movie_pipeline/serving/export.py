@@ -64,11 +64,11 @@ def build_views(gold: dict[str, list[dict]], windows: dict[int, list[SpeedWindow
         documents.sentiment_document(movie_id, hours.get(movie_id, ()), batch_as_of, windows.get(movie_id, ()), now)
         for movie_id in sorted(set(hours) | set(windows))
     ]
-    titles = {movie_id: row.get("title") for movie_id, row in summaries.items()}
     return {
         "movies": movies,
+        "rankings": documents.ranking_documents(movies, now),
         "sentiment": sentiment,
-        "trending": documents.trending_documents(gold["trending"], documents.speed_trending(windows, now), titles, now),
+        "trending": documents.trending_documents(gold["trending"], documents.speed_trending(windows, now), summaries, now),
         "genre_stats": documents.genre_documents(gold["genre_monthly"], now),
         "year_stats": documents.year_documents(gold["year_stats"], now),
     }

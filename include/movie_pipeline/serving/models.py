@@ -97,6 +97,7 @@ class TrendingItem(BaseModel):
     rank: int
     movie_id: int
     title: str | None = None
+    genres: list[str] = []
     score: float = Field(description="1h/24h: popularity gained in the speed windows; 7d: popularity velocity per day (batch)")
     source: Source
 

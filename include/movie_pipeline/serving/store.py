@@ -19,15 +19,10 @@ from movie_pipeline.errors import PipelineError
 
 VERSIONS = "serving_versions"
 CURRENT = "current"
-VIEWS = ("movies", "sentiment", "trending", "genre_stats", "year_stats")
+VIEWS = ("movies", "rankings", "sentiment", "trending", "genre_stats", "year_stats")
 # the keys of each view's indexes: what the API filters and sorts on
 INDEXES: dict[str, list[list[tuple[str, int]]]] = {
-    "movies": [
-        [("genres", 1), ("popularity", -1), ("_id", 1)],
-        [("release_year", 1), ("popularity", -1), ("_id", 1)],
-        [("popularity", -1), ("_id", 1)],
-    ],
-    "trending": [[("window", 1), ("rank", 1)]],
+    "trending": [[("window", 1), ("rank", 1)], [("window", 1), ("genres", 1), ("rank", 1)]],
     "genre_stats": [[("genre", 1), ("release_month", 1)]],
 }
 BULK_CHUNK = 1000
@@ -73,9 +68,10 @@ def publish(db, documents: Mapping[str, Iterable[dict]], version: str, now: date
     previous_version = previous["version"] if previous else None
     db[VERSIONS].replace_one(
         {"_id": CURRENT},
-        {"_id": CURRENT, "version": version, "published_at": now or datetime.now(UTC), "counts": counts, "previous": previous_version},
+        {"_id": CURRENT, "version": version, "published_at": now or datetime.now(UTC), "counts": counts, "previous": previous_version,
+         "previous_published_at": previous["published_at"] if previous else None},
         upsert=True,
-    )
+    )  # fmt: skip
     _drop_old_versions(db, keep={version, previous_version})
     return counts
 
@@ -95,7 +91,7 @@ def _drop_old_versions(db, keep: set[str | None]) -> None:
 
 
 def current(db) -> dict:
-    """The current version's record (``version``, ``published_at``, ``counts``)."""
+    """The current version's record (``version``, ``published_at``, ``counts``, ``previous``, ``previous_published_at``)."""
     record = db[VERSIONS].find_one({"_id": CURRENT})
     if record is None:
         raise NoServingVersionError("no serving views in MongoDB yet: run the movie_serving_export DAG")
