@@ -8,7 +8,7 @@ Runs when `movie_batch` publishes new gold (the gold Assets) and, in any case, e
 from Cassandra, merges them by the rule in `include/movie_pipeline/merge.py` (hours older than
 the cutoff from gold, newer ones from the speed layer, the freshest metrics win; every document
 says which source each part came from and as of when) and writes a new version of the views
-`movies`, `sentiment`, `trending`, `genre_stats` and `year_stats` (bulk upserts, indexes) before
+`movies`, `rankings`, `sentiment`, `trending`, `genre_stats` and `year_stats` (bulk upserts, indexes) before
 switching readers to it in one write: the API never sees a half-written export. A failed run
 leaves the previous version current and is safe to re-run. The run's `serving.views` Asset event
 carries the version and the documents per view.

@@ -73,3 +73,22 @@ def airflow_db():
     """A migrated metadata DB in the test session's AIRFLOW_HOME (for ``dag.test()``)."""
     done = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+def own_stack(name: str, ports: dict[str, int]):
+    """Start stack services on their own ports and state directory (``.local/<name>``); yield their settings; stop them.
+
+    For module fixtures of tests that must not meet the developer's stack or another test's."""
+    import shutil
+
+    from movie_pipeline.stack import manager
+    from movie_pipeline.stack.services import StackSettings
+
+    state_dir = REPO / ".local" / name
+    shutil.rmtree(state_dir, ignore_errors=True)
+    stack = StackSettings.from_env({"STACK_STATE_DIR": str(state_dir), **{f"STACK_{n.upper()}_PORT": str(p) for n, p in ports.items()}})
+    try:
+        manager.up(stack, list(ports))
+        yield stack
+    finally:
+        manager.down(stack, list(ports))

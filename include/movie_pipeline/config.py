@@ -29,7 +29,7 @@
 | MONGO_DATABASE     | movies                           | their database                            |
 | REDIS_URL          | redis://127.0.0.1:6379/0         | the API's cache and rate limits           |
 | API_RATE_LIMIT     | 600                              | requests per minute and API key           |
-| API_CACHE_TTL_S    | 10                               | seconds a cached answer lives (speed data moves) |
+| API_CACHE_TTL_S    | 10                               | seconds an answer with speed data stays fresh; 0: no cache |
 
 Inside Airflow the connection ``tmdb_default`` supplies the same TMDB settings: ``host`` is the
 base URL, ``password`` the API key, and ``extra`` may hold ``read_token``, ``rate_limit``,

@@ -4,7 +4,6 @@ mid-export; the API over them (keys, rate limit, cache, the speed merge at reque
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
@@ -23,8 +22,7 @@ from movie_pipeline.merge import cutoff
 from movie_pipeline.serving import export, store
 from movie_pipeline.speed import cassandra
 from movie_pipeline.stack import manager
-from movie_pipeline.stack.services import StackSettings
-from tests.conftest import REPO
+from tests.conftest import own_stack
 
 pytestmark = pytest.mark.integration
 PORTS = {"mongo": 13017, "cassandra": 13042, "redis": 13379}
@@ -33,14 +31,7 @@ NOW = datetime(2026, 11, 28, 12, 7, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def services():
-    state_dir = REPO / ".local" / "test-serving-stack"
-    shutil.rmtree(state_dir, ignore_errors=True)
-    stack = StackSettings.from_env({"STACK_STATE_DIR": str(state_dir), **{f"STACK_{n.upper()}_PORT": str(p) for n, p in PORTS.items()}})
-    try:
-        manager.up(stack, list(PORTS))
-        yield stack
-    finally:
-        manager.down(stack, list(PORTS))
+    yield from own_stack("test-serving-stack", PORTS)
 
 
 @pytest.fixture
