@@ -28,6 +28,7 @@ CACHE_TTL = "movie_pipeline.cache_ttl_s"  # scope keys shared with the routes
 EXPORT_VERSION = "movie_pipeline.export_version"
 STALE_FACTOR = 2  # an entry is served up to its TTL fresh, then up to as long again stale while one request refreshes it
 REFRESH_LOCK_MS = 5000
+MAX_REFRESHES = 4  # per process: entries that went stale together are rebuilt a few at a time, not in one burst
 
 
 class RequestMetrics:
@@ -102,7 +103,9 @@ class LimitAndCache:
             result = "hit"
             if time.time() >= fresh_until:
                 result = "stale"
-                if await self.backends.redis.set(f"refresh:{cache_key}", 1, nx=True, px=REFRESH_LOCK_MS):
+                if len(self._refreshing) < MAX_REFRESHES and await self.backends.redis.set(
+                    f"refresh:{cache_key}", 1, nx=True, px=REFRESH_LOCK_MS
+                ):
                     task = asyncio.create_task(self._build_and_keep(dict(scope), _empty_request, None, cache_key, version))
                     self._refreshing.add(task)
                     task.add_done_callback(self._refreshing.discard)
