@@ -71,7 +71,7 @@ SENTIMENT_WINDOWS = {"48h": timedelta(hours=48), "7d": timedelta(days=7), "30d":
 ERRORS = {
     401: {"model": ErrorResponse, "description": "no API key, or an unknown or revoked one"},
     429: {"model": ErrorResponse, "description": "over the key's rate limit; see Retry-After"},
-    503: {"model": ErrorResponse, "description": "nothing exported yet, or MongoDB/Redis unreachable"},
+    503: {"model": ErrorResponse, "description": "nothing exported yet, or MongoDB unreachable"},
 }
 
 
