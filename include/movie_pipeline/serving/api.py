@@ -142,12 +142,6 @@ class Backends:
             self._version = (now, await run_in_threadpool(store.current, self.db))
         return self._version[1]
 
-    def close(self) -> None:
-        if self._mongo is not None:
-            self._mongo.close()
-        if self._cassandra is not None:
-            self._cassandra.cluster.shutdown()
-
 
 API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="a key from `movie-pipeline api-keys create`")
 
@@ -166,17 +160,6 @@ async def api_key(request: Request, presented: Annotated[str | None, Security(AP
 Key = Annotated[keys.ApiKey, Depends(api_key)]
 
 
-def _metrics_registry():
-    """The registry /metrics reads: this process's, or every worker's when uvicorn runs several (multiprocess mode)."""
-    from prometheus_client import CollectorRegistry
-    from prometheus_client.multiprocess import MultiProcessCollector
-
-    registry = CollectorRegistry()
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        MultiProcessCollector(registry)
-    return registry
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
@@ -188,7 +171,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     requests_total = Counter("api_requests_total", "API requests", ["route", "status"], registry=registry)
     latency = Histogram("api_request_seconds", "API request latency", ["route"], registry=registry)
     cache_total = Counter("api_cache_total", "API cache lookups", ["result"], registry=registry)
-    exposed = _metrics_registry() if os.environ.get("PROMETHEUS_MULTIPROC_DIR") else registry
+    exposed = registry
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # several uvicorn workers: /metrics adds up every worker's files
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        exposed = CollectorRegistry()
+        MultiProcessCollector(exposed)
 
     app = FastAPI(
         title="Movie analytics API",
