@@ -13,7 +13,12 @@ switching readers to it in one write: the API never sees a half-written export. 
 leaves the previous version current and is safe to re-run. The run's `serving.views` Asset event
 carries the version and the documents per view.
 
-Connections: `mongo_default` (database = its schema); Cassandra and the lake from the speed and
+**publish_analytics** copies that version into the `analytics` schema of PostgreSQL
+(`analytics_default`), flattened for SQL, in one transaction: the Superset dashboards' source
+(`movies`, `movie_genres`, `sentiment_hourly`, `trending`, `genre_stats`, `year_stats` and
+`freshness`, as of when each view's batch and speed parts are).
+
+Connections: `mongo_default` (database = its schema), `analytics_default` (PostgreSQL); Cassandra and the lake from the speed and
 lake settings (`CASSANDRA_*`, `SPEED_KEYSPACE`, `LAKE_URI`).
 """
 
@@ -48,7 +53,14 @@ def movie_serving_export():
 
         return export_serving_views(context)
 
-    export_serving_views()
+    @task(execution_timeout=timedelta(minutes=15))
+    def publish_analytics(exported: dict) -> dict:
+        """Copy the exported version into the PostgreSQL `analytics` tables the dashboards read."""
+        from movie_pipeline.tasks import publish_analytics
+
+        return publish_analytics(exported)
+
+    publish_analytics(export_serving_views())
 
 
 movie_serving_export()

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the Debian packages the local stack runs on, when missing. Idempotent; as root it
+# Install the Debian packages the local stack (and its monitoring) runs on, when missing. Idempotent; as root it
 # installs, otherwise it names the command to run.
 set -euo pipefail
 
@@ -9,6 +9,7 @@ compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgres
 command -v mvn >/dev/null || missing+=(maven)
 command -v javac >/dev/null || missing+=(openjdk-17-jdk-headless)
 command -v setpriv >/dev/null || missing+=(util-linux)
+command -v promtool >/dev/null || missing+=(prometheus)  # the monitoring of the demo; promtool tests its alert rules
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then

@@ -114,7 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     produce.add_argument(
         "--ledger", type=Path, default=None, help="what was sent, on disk (default PRODUCER_LEDGER, .local/speed/producer-ledger.sqlite)"
     )
-    produce.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port (default: off)")
+    produce.add_argument(
+        "--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port (default: PRODUCER_METRICS_PORT, else off)"
+    )
 
     serve = commands.add_parser(
         "serve",
@@ -279,7 +281,7 @@ def _produce(args: argparse.Namespace) -> int:
         args.every or settings.speed.producer_every_s,
         PollPlan(trending_pages=args.trending_pages, max_detail_movies=args.max_movies),
         polls=args.polls,
-        metrics_port=args.metrics_port,
+        metrics_port=args.metrics_port or settings.speed.producer_metrics_port,
         emit=lambda line: print(line, flush=True),
     )
     print(f"stopped after {stats.polls} polls: {sum(stats.sent.values())} events acknowledged, {stats.failed} failed")

@@ -105,6 +105,9 @@ class SpeedSettings:
     checkpoint_uri: str | None = None  # default: <lake>/_checkpoints/speed
     producer_every_s: float = 60.0
     producer_ledger: Path = DEFAULT_PRODUCER_LEDGER
+    producer_metrics_port: int | None = None  # Prometheus /metrics of the producer (off when unset)
+    stream_metrics_port: int | None = None  # Prometheus /metrics of the streaming job's driver (off when unset)
+    metrics_host: str = "127.0.0.1"  # where those two listen (0.0.0.0 in containers)
 
     def __post_init__(self) -> None:
         if self.producer_every_s <= 0:
@@ -185,6 +188,9 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         watermark=env.get("SPEED_WATERMARK") or SpeedSettings.watermark,
         checkpoint_uri=env.get("SPEED_CHECKPOINT_URI") or None,
         producer_every_s=_number(env, "PRODUCER_EVERY_S", float, SpeedSettings.producer_every_s),
+        producer_metrics_port=_number(env, "PRODUCER_METRICS_PORT", int, None),
+        stream_metrics_port=_number(env, "SPEED_METRICS_PORT", int, None),
+        metrics_host=env.get("METRICS_HOST") or SpeedSettings.metrics_host,
         producer_ledger=Path(env.get("PRODUCER_LEDGER") or DEFAULT_PRODUCER_LEDGER),
     )
     serving = ServingSettings(

@@ -121,6 +121,34 @@ def export_serving_views(context: dict[str, Any], mongo_conn_id: str = "mongo_de
     return {"version": version, "counts": counts}
 
 
+def publish_analytics(
+    exported: dict[str, Any], mongo_conn_id: str = "mongo_default", postgres_conn_id: str = "analytics_default"
+) -> dict[str, int]:
+    """Copy the version just exported to MongoDB into the ``analytics`` tables of the dashboards (one transaction)."""
+    from airflow.providers.mongo.hooks.mongo import MongoHook
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    from movie_pipeline.serving import analytics
+
+    version = exported["version"]
+    mongo = MongoHook(mongo_conn_id=mongo_conn_id)
+    with mongo:
+        views = analytics.read_version(mongo.get_conn()[mongo.connection.schema or "movies"], version)
+    rows = analytics.table_rows(views, version, datetime.now(UTC))
+    import psycopg2
+
+    # the hook's own get_conn() may hand out psycopg 3; the publish uses psycopg2's execute_values
+    conn = PostgresHook(postgres_conn_id=postgres_conn_id).connection
+    log.info(
+        "publishing version %s to %s (%s:%s/%s, schema %s)", version, postgres_conn_id, conn.host, conn.port, conn.schema, analytics.SCHEMA
+    )
+    connection = psycopg2.connect(host=conn.host, port=conn.port or 5432, user=conn.login, password=conn.password, dbname=conn.schema)
+    try:
+        return analytics.publish(connection, rows, emit=log.info)
+    finally:
+        connection.close()
+
+
 def _validate(context: dict[str, Any], layer: str, frames) -> dict[str, Any]:
     from movie_pipeline.config import settings_from_env
     from movie_pipeline.quality.checks import run_report_url, validate_layer

@@ -31,6 +31,7 @@ from pyspark.sql.streaming import StreamingQueryListener
 from movie_pipeline.config import Settings, SpeedSettings, settings_from_env
 from movie_pipeline.schemas.avro import DEAD_LETTER_TOPIC, METRIC, REVIEW
 from movie_pipeline.speed import cassandra
+from movie_pipeline.speed.metrics import StreamMetrics
 from movie_pipeline.speed.registry import registry_for
 from spark_jobs.transforms import speed
 
@@ -64,7 +65,7 @@ def _write_partition(speed_settings: SpeedSettings, rows) -> None:
     cassandra.write_rows(speed_settings, "late_events", cassandra.LATE_COLUMNS, late)
 
 
-def write_views(speed_settings: SpeedSettings, batch: DataFrame, batch_id: int) -> None:
+def write_views(speed_settings: SpeedSettings, metrics: StreamMetrics, batch: DataFrame, batch_id: int) -> None:
     batch.persist()  # two actions below; the windows and VADER scores are computed once
     try:
         batch.foreachPartition(partial(_write_partition, speed_settings))
@@ -72,6 +73,7 @@ def write_views(speed_settings: SpeedSettings, batch: DataFrame, batch_id: int) 
     finally:
         batch.unpersist()
     cassandra.record_progress(speed_settings, VIEWS_QUERY, batch_id, late_events=late)
+    metrics.late(late)
 
 
 def _header(name: str, value) -> Column:
@@ -100,13 +102,18 @@ def write_dead_letters(speed_settings: SpeedSettings, batch: DataFrame, batch_id
 
 
 class ProgressLog(StreamingQueryListener):
-    """One line per micro-batch with input rows: what a data engineer reads in the job's log."""
+    """One line per micro-batch with input rows (what a data engineer reads in the job's log); the Prometheus metrics."""
+
+    def __init__(self, metrics: StreamMetrics) -> None:
+        super().__init__()
+        self.metrics = metrics
 
     def onQueryStarted(self, event) -> None:  # noqa: N802 - Spark's listener API
         pass
 
     def onQueryProgress(self, event) -> None:  # noqa: N802
         progress = event.progress
+        self.metrics.observe(progress)
         if progress.numInputRows:
             durations = progress.durationMs
             print(
@@ -123,7 +130,7 @@ class ProgressLog(StreamingQueryListener):
         pass
 
 
-def start(spark: SparkSession, settings: Settings, trigger: str) -> list:
+def start(spark: SparkSession, settings: Settings, trigger: str, metrics: StreamMetrics) -> list:
     speed_settings = settings.speed
     registry = registry_for(speed_settings)
     schema_ids = {event_type.name: registry.register(event_type) for event_type in (METRIC, REVIEW)}
@@ -132,7 +139,7 @@ def start(spark: SparkSession, settings: Settings, trigger: str) -> list:
         speed.window(events, speed_settings.watermark)
         .writeStream.queryName(VIEWS_QUERY)
         .outputMode("update")
-        .foreachBatch(partial(write_views, speed_settings))
+        .foreachBatch(partial(write_views, speed_settings, metrics))
         .option("checkpointLocation", f"{settings.checkpoint_uri}/{VIEWS_QUERY}")
         .trigger(processingTime=trigger)
         .start()
@@ -155,8 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     cassandra.ensure_schema(settings.speed)
     spark = SparkSession.builder.appName("speed_views").config("spark.sql.session.timeZone", "UTC").getOrCreate()
     spark.sparkContext.setLogLevel("WARN")  # a long-running job: its log is for progress and problems
-    spark.streams.addListener(ProgressLog())
-    queries = start(spark, settings, args.trigger)
+    metrics = StreamMetrics()
+    if settings.speed.stream_metrics_port:
+        metrics.serve(settings.speed.stream_metrics_port, settings.speed.metrics_host)
+        print(f"metrics: http://{settings.speed.metrics_host}:{settings.speed.stream_metrics_port}/metrics", flush=True)
+    spark.streams.addListener(ProgressLog(metrics))
+    queries = start(spark, settings, args.trigger, metrics)
     print(f"streaming: {', '.join(q.name for q in queries)}; checkpoints under {settings.checkpoint_uri}", flush=True)
     try:
         spark.streams.awaitAnyTermination()

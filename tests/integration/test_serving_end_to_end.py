@@ -30,7 +30,7 @@ from tests.integration.test_movie_batch_dag import use_simulator
 from tests.integration.test_speed_layer import TEXTS, expected_windows, produce, wait_for, windows_equal
 
 pytestmark = pytest.mark.integration
-PORTS = {"kafka": 15092, "cassandra": 15042, "mongo": 15017, "redis": 15379}
+PORTS = {"kafka": 15092, "cassandra": 15042, "mongo": 15017, "redis": 15379, "postgres": 15432}
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,10 @@ def test_the_api_answers_the_merge_of_the_batch_and_the_speed_layer_exactly_at_t
         monkeypatch.setenv(name, value)
     use_simulator(monkeypatch, start_simulator(catalogue=Catalogue(300, seed=42), rate_limit=1000, now=now.timestamp()))
     mongo = {"host": services.host, "port": services.ports["mongo"], "schema": database}
-    monkeypatch.setenv("AIRFLOW_CONN_MONGO_DEFAULT", connection_env(overrides={"mongo_default": mongo})["AIRFLOW_CONN_MONGO_DEFAULT"])
+    analytics_db = {"host": services.host, "port": services.ports["postgres"]}
+    conns = connection_env(overrides={"mongo_default": mongo, "analytics_default": analytics_db})
+    for conn_id in ("MONGO_DEFAULT", "ANALYTICS_DEFAULT"):
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id}", conns[f"AIRFLOW_CONN_{conn_id}"])
     settings = settings_from_env()
     dags = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
 
@@ -157,9 +160,18 @@ def test_the_api_answers_the_merge_of_the_batch_and_the_speed_layer_exactly_at_t
     assert not any(start >= boundary and source == "batch" for start, (_, _, source) in got.items())
     assert sentiment["gap"] is None and sentiment["freshness"]["speed_merged"] is True
 
+    # the dashboards' tables (PostgreSQL): the same version, the same merged hours
+    first = store.current(db)
+    tables = analytics_tables(services, movie_id)
+    assert tables["movies"] == first["counts"]["movies"]
+    assert tables["freshness"]["movies"]["version"] == first["version"] and tables["freshness"]["movies"]["speed_as_of"] is not None
+    published = {h: (n, total, source) for h, (n, total, source) in tables["hours"].items() if h >= since}
+    assert published.keys() == got.keys()
+    for start, (n, total, source) in got.items():
+        assert published[start][0] == n and published[start][1] == pytest.approx(total) and published[start][2] == source, start
+
     # MongoDB down when the next export starts: the task fails and Airflow retries it (30 s later); once MongoDB
     # is back, and before the retry, readers still find the previous version complete; the retry publishes the next
-    first = store.current(db)
     manager.down(services, ["mongo"], emit=lambda _: None)
     meanwhile = {}
 
@@ -184,6 +196,26 @@ def test_the_api_answers_the_merge_of_the_batch_and_the_speed_layer_exactly_at_t
     latest = max((record for kind, record in events if kind == "metric"), key=lambda record: record["event_time"])
     assert (movie["data"]["popularity"], movie["data"]["vote_count"]) == (latest["popularity"], latest["vote_count"])
     assert movie["data"]["sources"]["metrics"]["source"] == "speed" and movie["freshness"]["export_version"]
+
+
+def analytics_tables(services, movie_id: int) -> dict:
+    """What the export wrote to the ``analytics`` schema: movie rows, the freshness per view, one movie's hours."""
+    import psycopg2
+
+    from movie_pipeline.stack.services.postgres import ANALYTICS
+
+    connection = psycopg2.connect(host=services.host, port=services.ports["postgres"], user=ANALYTICS, password=ANALYTICS, dbname=ANALYTICS)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM analytics.movies")
+            movies = cursor.fetchone()[0]
+            cursor.execute("SELECT view, version, batch_as_of, speed_as_of FROM analytics.freshness")
+            freshness = {view: {"version": version, "batch_as_of": batch, "speed_as_of": speed} for view, version, batch, speed in cursor}
+            cursor.execute("SELECT hour, reviews, sentiment_sum, source FROM analytics.sentiment_hourly WHERE movie_id = %s", (movie_id,))
+            hours = {at: (n, total, source) for at, n, total, source in cursor.fetchall()}
+    finally:
+        connection.close()
+    return {"movies": movies, "freshness": freshness, "hours": hours}
 
 
 def export_try_failed() -> bool:

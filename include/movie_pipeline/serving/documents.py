@@ -144,7 +144,7 @@ def _trending(window: str, rank: int, movie_id: int, movie: Mapping, score: floa
         "rank": rank,
         "movie_id": movie_id,
         "title": movie.get("title"),
-        "genres": list(movie.get("genres") or ()),
+        "genres": list(clean(movie.get("genres")) or ()),
         "score": score,
         "source": source,
         "as_of": exported_at,

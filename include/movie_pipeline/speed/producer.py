@@ -211,8 +211,8 @@ class EventProducer:
         return left
 
 
-def serve_metrics(stats: ProducerStats, port: int) -> None:
-    """Prometheus text at http://127.0.0.1:<port>/metrics, from a daemon thread."""
+def serve_metrics(stats: ProducerStats, port: int, host: str = "127.0.0.1") -> None:
+    """Prometheus text at http://<host>:<port>/metrics, from a daemon thread."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Handler(BaseHTTPRequestHandler):
@@ -227,7 +227,7 @@ def serve_metrics(stats: ProducerStats, port: int) -> None:
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server = ThreadingHTTPServer((host, port), Handler)
     threading.Thread(target=server.serve_forever, name="producer-metrics", daemon=True).start()
 
 
@@ -249,7 +249,7 @@ def run(
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
     if metrics_port:
-        serve_metrics(stats, metrics_port)
+        serve_metrics(stats, metrics_port, settings.speed.metrics_host)
     try:
         while not stopping.is_set() and (polls is None or stats.polls < polls):
             started = time.monotonic()

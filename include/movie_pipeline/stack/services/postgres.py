@@ -27,6 +27,11 @@ def _as_postgres_user(command: list[str]) -> list[str]:
     return ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--", *command]
 
 
+# the database and role of the dashboards' tables (the export DAG's ``analytics_default``); the
+# password is the role's name: a local-only stack, like Airflow's ``airflow``/``airflow``
+ANALYTICS = "analytics"
+
+
 class Postgres(Service):
     name = "postgres"
     stop_signal = signal.SIGINT  # "fast" shutdown: SIGTERM would wait for every client to leave
@@ -96,12 +101,13 @@ class Postgres(Service):
         connection = self._connect()
         connection.autocommit = True
         with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (self.user,))
-            if cursor.fetchone() is None:
-                cursor.execute(f"CREATE ROLE {self.user} LOGIN PASSWORD %s", (self.password,))
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.database,))
-            if cursor.fetchone() is None:
-                cursor.execute(f"CREATE DATABASE {self.database} OWNER {self.user}")
+            for name in (self.user, ANALYTICS):
+                cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,))
+                if cursor.fetchone() is None:
+                    cursor.execute(f"CREATE ROLE {name} LOGIN PASSWORD %s", (name,))
+                cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+                if cursor.fetchone() is None:
+                    cursor.execute(f"CREATE DATABASE {name} OWNER {name}")
         connection.close()
 
     def sqlalchemy_url(self) -> str:
