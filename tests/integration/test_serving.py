@@ -267,10 +267,12 @@ def test_the_api_answers_with_keys_limits_cache_and_the_speed_merge(services, sp
         assert app.get("/v1/movies?cursor=garbage", headers=headers).status_code == 400
         assert app.get(f"/v1/movies?sort=title&limit=1&cursor={listing['next_cursor']}", headers=headers).status_code == 400
         export.export(lake, speed, db, "v2", now=now)  # the cursor's version is now the previous one: still served
+        time.sleep(api.VERSION_CACHE_S)  # the API reads the current version at most this often
         assert [m["movie_id"] for m in app.get(f"/v1/movies?limit=1&cursor={listing['next_cursor']}", headers=headers).json()["data"]] == [
             8
         ]
         export.export(lake, speed, db, "v3", now=now)  # and now gone
+        time.sleep(api.VERSION_CACHE_S)
         expired = app.get(f"/v1/movies?limit=1&cursor={listing['next_cursor']}", headers=headers)
         assert expired.status_code == 400 and "replaced" in expired.json()["detail"]
         assert [m["movie_id"] for m in app.get("/v1/movies?genre=Comedy", headers=headers).json()["data"]] == [8]
@@ -291,7 +293,11 @@ def test_the_api_answers_with_keys_limits_cache_and_the_speed_merge(services, sp
         statuses = [app.get("/v1/analytics/years", headers=limited) for _ in range(81)]  # two one-minute windows hold 80
         refused = [r for r in statuses if r.status_code == 429]
         assert refused and 1 <= int(refused[0].headers["Retry-After"]) <= 60, [r.status_code for r in statuses]
-        assert "api_requests_total" in app.get("/metrics").text
+        exposed = app.get("/metrics").text
+        assert "api_requests_total" in exposed
+        # how old the serving views are: the v3 export (published "now") and gold's as-of
+        assert f"movie_serving_export_timestamp_seconds {now.timestamp():.3f}" in exposed
+        assert f"movie_serving_batch_as_of_timestamp_seconds {gold_as_of(now).timestamp():.3f}" in exposed
 
 
 @pytest.fixture(scope="module")

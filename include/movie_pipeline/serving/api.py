@@ -143,6 +143,23 @@ class Backends:
         return self._version[1]
 
 
+def export_freshness(version: dict) -> str:
+    """Gauges of the current export: when it was published, and as of when its batch part is (Prometheus text)."""
+    lines = []
+    for name, help_text, at in (
+        ("movie_serving_export_timestamp_seconds", "when the current serving version was published", version.get("published_at")),
+        (
+            "movie_serving_batch_as_of_timestamp_seconds",
+            "as of when the batch views of the current version are",
+            version.get("batch_as_of"),
+        ),
+    ):
+        if at is not None:
+            at = at if at.tzinfo else at.replace(tzinfo=UTC)
+            lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {at.timestamp():.3f}"]
+    return "\n".join(lines) + "\n" if lines else ""
+
+
 API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="a key from `movie-pipeline api-keys create`")
 
 
@@ -261,7 +278,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/metrics", response_class=PlainTextResponse, tags=["operations"])
     async def metrics() -> PlainTextResponse:
-        return PlainTextResponse(generate_latest(exposed).decode(), media_type="text/plain; version=0.0.4")
+        """The request, latency and cache series, and how old the serving views are (what the staleness alerts watch)."""
+        text = generate_latest(exposed).decode()
+        try:
+            text += export_freshness(await backends.version())
+        except (store.NoServingVersionError, PyMongoError) as error:
+            log.info("no export freshness in /metrics: %s", error)
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     @app.get("/v1/movies/{movie_id}", response_model=MovieResponse, responses={**ERRORS, 404: {"model": ErrorResponse}}, tags=["movies"])
     async def get_movie(movie_id: Annotated[int, Path(ge=1, le=2**31)], request: Request, _: Key) -> Response:

@@ -84,5 +84,6 @@ def export(
     windows = read_speed_windows(speed, cutoff(now))
     emit(f"speed: {sum(len(w) for w in windows.values())} windows of {len(windows)} movies since {cutoff(now):%Y-%m-%d %H:%M} UTC")
     views = build_views(gold, windows, now)
+    batch_as_of = max((documents.clean(row["as_of"]) for row in gold["movie_summary"] if row.get("as_of") is not None), default=None)
     emit(f"publishing version {version} to MongoDB database {db.name}")
-    return store.publish(db, views, version, now, emit)
+    return store.publish(db, views, version, now, emit, batch_as_of=batch_as_of)

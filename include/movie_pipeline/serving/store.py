@@ -42,8 +42,12 @@ def collection_name(view: str, version: str) -> str:
     return f"{view}__{version}"
 
 
-def publish(db, documents: Mapping[str, Iterable[dict]], version: str, now: datetime | None = None, emit=print) -> dict[str, int]:
-    """Write every view of ``version``, then make it the current one; return the documents per view."""
+def publish(
+    db, documents: Mapping[str, Iterable[dict]], version: str, now: datetime | None = None, emit=print, batch_as_of: datetime | None = None
+) -> dict[str, int]:
+    """Write every view of ``version``, then make it the current one; return the documents per view.
+
+    ``batch_as_of`` (as of when the batch part is) is kept in the version record, for the staleness alerts."""
     from pymongo import ReplaceOne
 
     if not _VERSION.match(version):
@@ -69,7 +73,7 @@ def publish(db, documents: Mapping[str, Iterable[dict]], version: str, now: date
     db[VERSIONS].replace_one(
         {"_id": CURRENT},
         {"_id": CURRENT, "version": version, "published_at": now or datetime.now(UTC), "counts": counts, "previous": previous_version,
-         "previous_published_at": previous["published_at"] if previous else None},
+         "previous_published_at": previous["published_at"] if previous else None, "batch_as_of": batch_as_of},
         upsert=True,
     )  # fmt: skip
     _drop_old_versions(db, keep={version, previous_version})
