@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 LOCAL := .local
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup setup-system check-java lint format test test-unit test-dags test-integration demo bench ui-tour lock clean stack-up stack-down stack-status
+.PHONY: help setup setup-system check-java lint format test test-unit test-dags test-integration demo demo-down bench ui-tour lock clean stack-up stack-down stack-status
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -51,8 +51,11 @@ test-dags: setup
 test-integration: setup
 	$(BIN)/pytest -q -ra tests/integration
 
-demo: setup ## start the TMDB simulator, ingest a full and an incremental interval, say where to look
-	$(BIN)/python -m movie_pipeline.demo
+demo: setup ## the whole system run by Airflow: stack, TMDB simulator, DAGs unpaused, first batch, speed jobs, export, API, monitoring; prints the URLs
+	$(BIN)/python -m movie_pipeline.demo up
+
+demo-down: ## stop the demo: the speed jobs and every service (data stays in .local)
+	@test -x $(BIN)/python && $(BIN)/python -m movie_pipeline.demo down || true
 
 ui-tour: setup ## backfill movie_batch on the stack's Airflow via its REST API, then screenshot the UI into docs/screenshots
 	@command -v chromium >/dev/null || { [ "$$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } || { echo "install Chromium: sudo apt-get install -y chromium"; exit 1; }

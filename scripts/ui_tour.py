@@ -12,7 +12,6 @@ the simulator on 8765 (what airflow_settings.yaml points tmdb_default at) and th
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -24,27 +23,12 @@ from pathlib import Path
 from movie_pipeline.config import PROJECT_ROOT
 from movie_pipeline.intervals import parse_instant
 from movie_pipeline.stack import manager
+from movie_pipeline.stack.airflow_api import AirflowApi as Api
 from movie_pipeline.stack.services import StackSettings
 
 SHOTS = PROJECT_ROOT / "docs" / "screenshots"
 BIN = Path(sys.executable).parent
 DEMO_KEY = "0123456789abcdef0123456789abcdef"
-
-
-class Api:
-    def __init__(self, settings: StackSettings) -> None:
-        self.base = f"http://{settings.host}:{settings.ports['airflow']}"
-        self.password = json.loads((settings.state_dir / "airflow" / "passwords.json").read_text())["admin"]
-        self.token = self._request("/auth/token", "POST", {"username": "admin", "password": self.password})["access_token"]
-
-    def _request(self, path: str, method: str = "GET", body: dict | None = None, token: str | None = None) -> dict:
-        headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
-        data = json.dumps(body).encode() if body is not None else None
-        with urllib.request.urlopen(urllib.request.Request(self.base + path, data=data, method=method, headers=headers), timeout=30) as r:
-            return json.loads(r.read() or b"{}")
-
-    def __call__(self, path: str, method: str = "GET", body: dict | None = None) -> dict:
-        return self._request(path, method, body, self.token)
 
 
 def run_backfill(api: Api, start: datetime, end: datetime, timeout: float) -> list[dict]:

@@ -212,6 +212,13 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
 
 def settings_from_airflow(conn_id: str = TMDB_CONN_ID, env: Mapping[str, str] | None = None) -> Settings:
     """Settings for a task: the Airflow connection, overridden by explicitly set variables."""
+    return settings_from_env(environment_from_airflow(conn_id, env))
+
+
+def environment_from_airflow(conn_id: str = TMDB_CONN_ID, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment with the TMDB variables of the Airflow connection filled in (explicitly set ones win).
+
+    Inside a task: for the task itself and for the processes it starts (the speed layer's producer)."""
     from airflow.sdk import Connection  # only inside a running task
     from airflow.sdk.exceptions import AirflowNotFoundException
 
@@ -224,7 +231,7 @@ def settings_from_airflow(conn_id: str = TMDB_CONN_ID, env: Mapping[str, str] | 
                 f"the Airflow connection {conn_id!r} is not defined and TMDB_API_KEY / TMDB_READ_TOKEN are not set: "
                 "add the connection (see airflow_settings.yaml) or set the variables"
             ) from None
-        return settings_from_env(env)
+        return dict(env)
     extra = conn.extra_dejson
     from_conn = {
         "TMDB_BASE_URL": conn.host,
@@ -237,4 +244,4 @@ def settings_from_airflow(conn_id: str = TMDB_CONN_ID, env: Mapping[str, str] | 
     }
     merged = {k: str(v) for k, v in from_conn.items() if v not in (None, "")}
     merged.update({k: v for k, v in env.items() if v})
-    return settings_from_env(merged)
+    return merged

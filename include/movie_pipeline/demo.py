@@ -1,144 +1,209 @@
-"""``make demo``: the pipeline on local defaults, end to end as far as it is built.
+"""``make demo`` and ``make demo-down``: the whole system on this machine, run by Airflow.
 
-1. starts the offline TMDB simulator (its own process);
-2. ingests the previous 4-hour interval with a full load (the ``movie-pipeline ingest`` CLI);
-3. runs the ``movie_batch`` DAG in Airflow (``airflow dags test``) for the latest complete
-   interval: an incremental load through the Airflow connection ``tmdb_default``, then
-   bronze -> silver -> gold on Spark (``spark_default``), Great Expectations after each layer;
-4. says what was written where and what to open next.
+``up``:
 
-Safe to run again: each interval's bronze partitions are replaced, never appended to.
-Tunables: DEMO_MOVIES (catalogue size, default 1000), DEMO_RATE_LIMIT (req/s, default 40).
+1. the local stack (PostgreSQL, Redis, Kafka, the MongoDB protocol, Cassandra, HDFS, Airflow) and
+   the demo's services: the TMDB simulator (unless ``TMDB_API_KEY`` / ``TMDB_READ_TOKEN`` is set:
+   then the real TMDB), the API, the statsd_exporter and Prometheus;
+2. ``movie_speed_supervisor`` and ``movie_batch`` unpaused: the scheduler starts the speed jobs
+   and runs the batch for the latest complete 4-hour interval (a full load into an empty bronze);
+3. once gold is there, ``movie_serving_export`` unpaused and run: MongoDB and the analytics tables;
+4. a demo API key, and where to look.
+
+Safe to run again: running services are left alone, finished runs are not repeated, the API key
+is reused while it is valid. ``down`` stops the speed jobs and every service; data stays in
+``.local`` (``make clean`` removes it).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
+import argparse
 import sys
-from datetime import UTC, datetime
-from pathlib import Path
+import time
+from collections.abc import Callable
 
-import pyarrow.parquet as pq
+from movie_pipeline.config import PROJECT_ROOT
+from movie_pipeline.errors import PipelineError
+from movie_pipeline.stack import manager
+from movie_pipeline.stack.airflow_api import AirflowApi
+from movie_pipeline.stack.services import StackSettings
+from movie_pipeline.stack.services.postgres import ANALYTICS
+from movie_pipeline.stack.services.serving import TmdbSimulator
 
-from movie_pipeline.airflow_settings import connection_env
-from movie_pipeline.config import DEFAULT_LAKE_URI, PROJECT_ROOT, settings_from_env
-from movie_pipeline.intervals import Interval
-from movie_pipeline.lake import BRONZE_ENTITIES, GOLD_VIEWS, MANIFEST_FILE, SILVER_TABLES, Lake
-from movie_pipeline.quality.checks import docs_root
-from movie_pipeline.tasks import BATCH_PERIOD
-
-DEMO_KEY = "0123456789abcdef0123456789abcdef"  # the simulator accepts any 32-hex key; not a secret
-BIN = Path(sys.executable).parent
-AIRFLOW_HOME = PROJECT_ROOT / ".local" / "airflow"
-RUN_LOG = AIRFLOW_HOME / "movie_batch-demo-run.log"
+DEMO_DIR = PROJECT_ROOT / ".local" / "demo"
+API_KEY_FILE = DEMO_DIR / "api-key"
+BATCH, SUPERVISOR, EXPORT = "movie_batch", "movie_speed_supervisor", "movie_serving_export"
+# the stack without HDFS (the demo's lake is local files), and the demo's own services
+DEMO_SERVICES = ["kafka", "airflow", "api", "statsd-exporter", "prometheus"]
+TERMINAL = {"success", "failed"}
 
 
 def step(title: str) -> None:
     print(f"\n== {title} ==", flush=True)
 
 
-def free_port(preferred: int) -> int:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", preferred))
-            return preferred
-        except OSError:
-            probe.bind(("127.0.0.1", 0))
-            return probe.getsockname()[1]
+def uses_real_tmdb() -> bool:
+    import os
+
+    return bool(os.environ.get("TMDB_API_KEY") or os.environ.get("TMDB_READ_TOKEN"))
 
 
-def run(command: list[str], env: dict[str, str], log: Path | None = None) -> None:
-    """Run a step; with ``log`` its output goes to that file (printed in full if it fails)."""
-    done = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=log is not None, text=True)
-    if log is not None:
-        log.write_text(done.stdout + done.stderr)
-    if done.returncode != 0:
-        if log is not None:
-            print(done.stdout[-3000:], done.stderr[-3000:], sep="\n", file=sys.stderr)
-        raise SystemExit(f"demo: `{' '.join(command[:3])} ...` failed with exit code {done.returncode}")
+def follow_run(airflow: AirflowApi, dag_id: str, run: dict, timeout_s: float) -> dict:
+    """Print each task of the run as it finishes; return the run once it has ended (raise if it failed)."""
+    deadline = time.monotonic() + timeout_s
+    seen: dict[str, str | None] = {}
+    started = time.monotonic()
+    while True:
+        run = next(r for r in airflow.runs(dag_id, 50) if r["dag_run_id"] == run["dag_run_id"])
+        for task_id, state in airflow.task_states(dag_id, run["dag_run_id"]).items():
+            if state != seen.get(task_id) and state in ("running", "success", "failed", "up_for_retry", "skipped"):
+                print(f"  {time.monotonic() - started:6.0f} s  {dag_id}.{task_id}: {state}", flush=True)
+            seen[task_id] = state
+        if run["state"] == "success":
+            return run
+        if run["state"] == "failed":
+            failed = [task for task, state in seen.items() if state == "failed"]
+            raise PipelineError(
+                f"{dag_id} run {run['dag_run_id']} failed in {failed}: see its task logs at "
+                f"{airflow.base}/dags/{dag_id}/runs/{run['dag_run_id']}"
+            )
+        if time.monotonic() > deadline:
+            raise PipelineError(f"{dag_id} run {run['dag_run_id']} has not ended after {timeout_s:.0f} s (state {run['state']})")
+        time.sleep(5)
 
 
-def latest_intervals(now: datetime) -> tuple[Interval, Interval]:
-    latest = Interval.latest_complete(now, BATCH_PERIOD)
-    return Interval(latest.start - BATCH_PERIOD, latest.start), latest
+def newest_run(airflow: AirflowApi, dag_id: str, timeout_s: float, accept: Callable[[dict], bool] = lambda run: True) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        runs = [run for run in airflow.runs(dag_id) if accept(run)]
+        if runs:
+            return runs[0]
+        if time.monotonic() > deadline:
+            raise PipelineError(f"the scheduler has not started a {dag_id} run within {timeout_s:.0f} s: is airflow-scheduler up?")
+        time.sleep(3)
 
 
-def main() -> None:
-    movies = os.environ.get("DEMO_MOVIES", "1000")
-    rate = os.environ.get("DEMO_RATE_LIMIT", "40")
-    lake_uri = os.environ.get("LAKE_URI") or DEFAULT_LAKE_URI
-    port = free_port(8765)
-    base_url = f"http://127.0.0.1:{port}/3"
-    previous, latest = latest_intervals(datetime.now(UTC))
+def wait_for_speed_jobs(timeout_s: float) -> None:
+    from movie_pipeline.speed.runner import DEFAULT_JOBS_DIR, JOBS, LocalProcessRunner
 
-    step(f"1/4 TMDB simulator: {movies} synthetic movies on {base_url}")
-    simulator = subprocess.Popen(
-        [str(BIN / "movie-pipeline"), "tmdb-sim", "--port", str(port), "--movies", movies, "--rate-limit", "50"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    jobs = LocalProcessRunner(DEFAULT_JOBS_DIR)
+    deadline = time.monotonic() + timeout_s
+    while not all(jobs.is_alive(job) for job in JOBS):
+        if time.monotonic() > deadline:
+            states = {job: "running" if jobs.is_alive(job) else "not running" for job in JOBS}
+            raise PipelineError(f"the speed jobs are not all running after {timeout_s:.0f} s: {states}; logs under {DEFAULT_JOBS_DIR}")
+        time.sleep(5)
+    for job in JOBS:
+        print(f"  {job}: pid {jobs.pid(job)}, log {jobs.log_file(job)}", flush=True)
+
+
+def demo_api_key(settings: StackSettings) -> str:
+    """The demo's API key: the one kept in ``.local/demo/api-key`` while it is valid, else a new one."""
+    import pymongo
+
+    from movie_pipeline.serving import keys
+
+    db = pymongo.MongoClient(settings.host, settings.ports["mongo"], tz_aware=True)["movies"]
+    if API_KEY_FILE.exists() and keys.lookup(db, API_KEY_FILE.read_text().strip()) is not None:
+        return API_KEY_FILE.read_text().strip()
+    if any(record.name == "demo" and record.revoked_at is None for record in keys.all_keys(db)):
+        keys.revoke(db, "demo")
+    key = keys.create(db, "demo")
+    DEMO_DIR.mkdir(parents=True, exist_ok=True)
+    API_KEY_FILE.write_text(key + "\n")
+    API_KEY_FILE.chmod(0o600)
+    return key
+
+
+def analytics_rows(settings: StackSettings) -> int:
+    import psycopg2
+
+    connection = psycopg2.connect(host=settings.host, port=settings.ports["postgres"], user=ANALYTICS, password=ANALYTICS, dbname=ANALYTICS)
     try:
-        print(simulator.stdout.readline().strip(), flush=True)
-        env = {**os.environ, "TMDB_BASE_URL": base_url, "TMDB_API_KEY": DEMO_KEY, "TMDB_RATE_LIMIT": rate, "LAKE_URI": lake_uri}
-
-        step(f"2/4 full load of {previous} into bronze (movie-pipeline ingest --full)")
-        run(
-            [str(BIN / "movie-pipeline"), "ingest", "--start", previous.start.isoformat(), "--end", previous.end.isoformat(), "--full"], env
-        )
-
-        step(f"3/4 Airflow runs movie_batch for {latest}: incremental load, then bronze -> silver -> gold on Spark")
-        airflow_env = {
-            **{k: v for k, v in env.items() if not k.startswith("TMDB_")},  # inside Airflow, the connection supplies TMDB settings
-            **connection_env(overrides={"tmdb_default": {"host": base_url, "password": DEMO_KEY, "extra": {"rate_limit": float(rate)}}}),
-            "AIRFLOW_HOME": str(AIRFLOW_HOME),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        }
-        AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
-        print("migrating Airflow's metadata DB (SQLite, first run only takes a while) ...", flush=True)
-        run([str(BIN / "airflow"), "db", "migrate"], airflow_env, log=AIRFLOW_HOME / "db-migrate.log")
-        run([str(BIN / "airflow"), "dags", "test", "movie_batch", latest.end.isoformat()], airflow_env, log=RUN_LOG)
-        print(f"movie_batch run for {latest}: success", flush=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM analytics.movies")
+            return cursor.fetchone()[0]
     finally:
-        simulator.terminate()
-        simulator.wait(timeout=10)
+        connection.close()
 
-    step("4/4 what was written, and where to look")
-    lake = Lake(lake_uri)
-    print(f"lake: {lake_uri}")
-    for entity in BRONZE_ENTITIES:
-        for interval in (previous, latest):
-            manifest_path = f"{lake.bronze_partition(entity, interval)}/{MANIFEST_FILE}"
-            if lake.fs.exists(manifest_path):
-                with lake.fs.open(manifest_path) as handle:
-                    manifest = json.load(handle)
-                print(f"  bronze/{entity:<14} {interval.partition}  {manifest['records']:>6} records ({manifest['mode']} load)")
-    for layer, tables in (("silver", SILVER_TABLES), ("gold", GOLD_VIEWS)):
-        for table in tables:
-            path = lake.path(layer, table)
-            if lake.fs.exists(path):
-                print(f"  {layer}/{table:<{22 - len(layer)}} {pq.read_table(path).num_rows:>6} rows (Parquet)")
-    details = lake.bronze_partition("movie_details", previous)
-    quality = settings_from_env().quality_dir
+
+def up(settings: StackSettings) -> None:
+    real_tmdb = uses_real_tmdb()
+    simulator = TmdbSimulator(settings)
+    step("1/5 the local stack and the demo's services (first run: JVM jars, Airflow's DB, Go build; a few minutes)")
+    manager.up(settings, [*([] if real_tmdb else [simulator.name]), *DEMO_SERVICES])
+    print(f"TMDB: {'the real TMDB API (TMDB_API_KEY / TMDB_READ_TOKEN is set)' if real_tmdb else f'the simulator at {simulator.base_url}'}")
+
+    step("2/5 Airflow: the speed supervisor and the batch DAG unpaused")
+    airflow = AirflowApi(settings)
+    airflow.wait_for_dags([BATCH, SUPERVISOR, EXPORT])
+    for dag_id in (SUPERVISOR, BATCH):
+        airflow.unpause(dag_id)
+        print(f"  {dag_id}: unpaused", flush=True)
+    batch = newest_run(airflow, BATCH, 180)
+    print(f"  {BATCH}: run {batch['dag_run_id']} ({batch['state']}): TMDB -> bronze -> silver -> gold on Spark, GX after each layer")
+    batch = follow_run(airflow, BATCH, batch, 3600)
+
+    step("3/5 the serving export: gold + the speed views -> MongoDB and the analytics tables")
+    airflow.unpause(EXPORT)
+    export = airflow(f"/api/v2/dags/{EXPORT}/dagRuns", "POST", {"logical_date": None, "note": "make demo"})
+    print(f"  {EXPORT}: run {export['dag_run_id']} triggered (it also runs every 15 minutes and after each new gold)")
+    export = follow_run(airflow, EXPORT, export, 1800)
+    print(f"  analytics.movies: {analytics_rows(settings)} rows (PostgreSQL, database {ANALYTICS})")
+
+    step("4/5 the speed layer (started by movie_speed_supervisor)")
+    wait_for_speed_jobs(600)
+
+    step("5/5 ready")
+    key = demo_api_key(settings)
+    where_to_look(settings, key)
+
+
+def where_to_look(settings: StackSettings, key: str) -> None:
+    host, ports = settings.host, settings.ports
+    credentials = settings.state_dir / "airflow" / "admin-credentials.txt"
+    api = f"http://{host}:{ports['api']}"
     print(
-        "\ndata quality (Great Expectations after each layer):\n"
-        f"  - Data Docs of every validation:  {docs_root(quality) / 'index.html'}\n"
-        "  - in the Airflow UI, with each run's pass rate per layer: `make stack-up`, run or backfill\n"
-        "    movie_batch there, then open http://localhost:8080/data-quality/ (or a run's Data quality tab)"
+        f"""
+Airflow UI          http://{host}:{ports["airflow"]}   (user admin; password in {credentials.relative_to(PROJECT_ROOT)})
+data quality        http://{host}:{ports["airflow"]}/data-quality/   (and a run's "Data quality" tab)
+API docs            {api}/docs
+Prometheus          http://{host}:{ports["prometheus"]}/classic/alerts   (Debian's build has the classic UI; rules: deploy/prometheus/alerts.yml)
+demo API key        {key}   (kept in {API_KEY_FILE.relative_to(PROJECT_ROOT)}; more: .venv/bin/movie-pipeline api-keys create NAME)
+
+try:
+  curl -s -H "X-API-Key: {key}" '{api}/v1/movies?sort=popularity&limit=3'
+  curl -s -H "X-API-Key: {key}" '{api}/v1/trending?window=24h'
+
+services: .venv/bin/movie-pipeline stack status      stop everything: make demo-down""",
+        flush=True,
     )
-    print(
-        "\nnext:\n"
-        f"  - a movie as TMDB sent it, in its bronze envelope:\n      head -c 700 {details}/part-00000.jsonl\n"
-        f"  - the Airflow run, task log included (progress, summary):\n      less {RUN_LOG}\n"
-        "  - the simulator, to explore the API by hand:\n"
-        f"      .venv/bin/movie-pipeline tmdb-sim   then   curl 'http://127.0.0.1:8765/3/movie/5?api_key={DEMO_KEY}&append_to_response=reviews'\n"
-        "  - ingest any interval yourself (see README, Configuration):\n"
-        "      .venv/bin/movie-pipeline ingest --start 2026-11-20T00:00:00Z --end 2026-11-20T04:00:00Z"
-    )
+
+
+def down(settings: StackSettings) -> None:
+    from movie_pipeline.speed.runner import DEFAULT_JOBS_DIR, JOBS, LocalProcessRunner
+
+    manager.down(settings, ["airflow"])  # first, so that the supervisor cannot restart the jobs
+    jobs = LocalProcessRunner(DEFAULT_JOBS_DIR)
+    for job in JOBS:
+        if jobs.is_alive(job):
+            print(f"{job:<22} stopping (pid {jobs.pid(job)})", flush=True)
+            jobs.stop(job)
+    manager.down(settings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="the whole pipeline on this machine, run by Airflow")
+    parser.add_argument("action", choices=["up", "down"])
+    args = parser.parse_args(argv)
+    settings = StackSettings.from_env()
+    try:
+        up(settings) if args.action == "up" else down(settings)
+    except PipelineError as error:
+        print(f"demo: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

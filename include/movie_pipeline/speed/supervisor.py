@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_LAG = 50_000
 
 
-def runner() -> LocalProcessRunner:
-    return LocalProcessRunner(Path(os.environ.get("SPEED_JOBS_DIR") or DEFAULT_JOBS_DIR))
+def runner(env: dict[str, str] | None = None) -> LocalProcessRunner:
+    return LocalProcessRunner(Path(os.environ.get("SPEED_JOBS_DIR") or DEFAULT_JOBS_DIR), env)
 
 
 def ensure_topics_and_tables() -> dict[str, list[str]]:
@@ -55,8 +55,12 @@ def needs_restart(status: dict) -> bool:
 
 
 def restart(status: dict) -> dict:
-    """Stop a stalled job, start it again (from its checkpoint / ledger); log where its log is."""
-    jobs = runner()
+    """Stop a stalled job, start it again (from its checkpoint / ledger); log where its log is.
+
+    The job gets the task's environment with the TMDB settings of the ``tmdb_default`` connection."""
+    from movie_pipeline.config import environment_from_airflow
+
+    jobs = runner(environment_from_airflow())
     job = status["job"]
     if status["verdict"] == "stalled":
         log.warning("%s is stalled (%s): stopping it", job, status["detail"])

@@ -16,11 +16,13 @@ from movie_pipeline.stack.services import Service, StackError, StackSettings, al
 POLL_S = 0.5
 
 
-def select(settings: StackSettings, names: list[str] | None, with_dependencies: bool) -> list[Service]:
-    """The services named (``airflow`` and ``kafka`` name their groups), in start order."""
+def select(settings: StackSettings, names: list[str] | None, with_dependencies: bool, everything: bool = False) -> list[Service]:
+    """The services named (``airflow`` and ``kafka`` name their groups), in start order.
+
+    No names: the core services, or with ``everything`` the optional ones (the demo's) as well."""
     services = all_services(settings)
     if not names:
-        return services
+        return services if everything else [s for s in services if not s.optional]
     by_name = {s.name: s for s in services}
     wanted: set[str] = set()
     for name in names:
@@ -123,7 +125,7 @@ def _await_dependencies(service: Service, emit: Callable[[str], None]) -> None:
 
 def down(settings: StackSettings, names: list[str] | None = None, emit: Callable[[str], None] = print) -> None:
     """Stop the services (dependents first), by their recorded pids only."""
-    for service in reversed(select(settings, names, with_dependencies=False)):
+    for service in reversed(select(settings, names, with_dependencies=False, everything=True)):
         process = owned_process(service.pid_file)
         if process is None:
             service.pid_file.unlink(missing_ok=True)
@@ -136,7 +138,9 @@ def down(settings: StackSettings, names: list[str] | None = None, emit: Callable
 def status(settings: StackSettings, names: list[str] | None = None) -> list[dict]:
     """One entry per service: name, state (ready/down/failed), host, port, pid, rss_mb, log."""
     rows = []
-    for service in select(settings, names, with_dependencies=False):
+    for service in select(settings, names, with_dependencies=False, everything=True):
+        if service.optional and not names and owned_process(service.pid_file) is None:
+            continue  # a demo service that is not running is no news
         process = owned_process(service.pid_file)
         if process is None:
             state = "failed" if service.pid_file.exists() else "down"
@@ -158,6 +162,8 @@ def status(settings: StackSettings, names: list[str] | None = None) -> list[dict
 
 def logs(settings: StackSettings, names: list[str] | None = None, lines: int = 40) -> str:
     parts = []
-    for service in select(settings, names, with_dependencies=False):
+    for service in select(settings, names, with_dependencies=False, everything=True):
+        if service.optional and not names and not service.log_file.exists():
+            continue
         parts.append(f"==> {service.log_file} <==\n{tail(service.log_file, lines)}")
     return "\n\n".join(parts)

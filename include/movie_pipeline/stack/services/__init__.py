@@ -6,8 +6,11 @@ from movie_pipeline.stack.services.cassandra import Cassandra
 from movie_pipeline.stack.services.hdfs import Hdfs
 from movie_pipeline.stack.services.kafka import Kafka
 from movie_pipeline.stack.services.mongo import Mongo
+from movie_pipeline.stack.services.monitoring import Prometheus, StatsdExporter
 from movie_pipeline.stack.services.postgres import Postgres
 from movie_pipeline.stack.services.redis import Redis
+from movie_pipeline.stack.services.serving import ServingApi, TmdbSimulator
+from movie_pipeline.stack.services.superset import Superset
 
 __all__ = [
     "DEFAULT_PORTS",
@@ -19,10 +22,15 @@ __all__ = [
     "Kafka",
     "Mongo",
     "Postgres",
+    "Prometheus",
     "Redis",
     "Service",
+    "ServingApi",
     "StackError",
     "StackSettings",
+    "StatsdExporter",
+    "Superset",
+    "TmdbSimulator",
     "airflow_environment",
     "airflow_health",
     "all_services",
@@ -30,7 +38,7 @@ __all__ = [
 
 
 def all_services(settings: StackSettings) -> list[Service]:
-    """Every service in start order (dependencies first)."""
+    """Every service in start order (dependencies first); the demo's services (``optional``) last."""
     kafka = [Kafka(settings, node) for node in range(1, settings.kafka_brokers + 1)]
     airflow = [
         AirflowApiServer(settings),
@@ -38,4 +46,6 @@ def all_services(settings: StackSettings) -> list[Service]:
         AirflowComponent(settings, "dag-processor", "dag_processor"),
         AirflowComponent(settings, "triggerer", "triggerer"),
     ]
-    return [Postgres(settings), Redis(settings), *kafka, Mongo(settings), Cassandra(settings), Hdfs(settings), *airflow]
+    core = [Postgres(settings), Redis(settings), *kafka, Mongo(settings), Cassandra(settings), Hdfs(settings)]
+    demo = [TmdbSimulator(settings), ServingApi(settings), StatsdExporter(settings), Prometheus(settings), Superset(settings)]
+    return [*core, *airflow, *demo]

@@ -10,9 +10,10 @@ import sys
 from pathlib import Path
 
 from movie_pipeline.airflow_settings import connection_env
-from movie_pipeline.config import PROJECT_ROOT
+from movie_pipeline.config import PROJECT_ROOT, REAL_TMDB_URL
 from movie_pipeline.stack.process import http_json
 from movie_pipeline.stack.services.base import Service, StackError, StackSettings
+from movie_pipeline.stack.services.kafka import Kafka
 from movie_pipeline.stack.services.postgres import Postgres
 
 
@@ -95,7 +96,8 @@ def airflow_environment(settings: StackSettings) -> dict[str, str]:
     base_url = f"http://{settings.host}:{settings.ports['airflow']}"
     env = {
         **os.environ,
-        **connection_env(),
+        **connection_env(overrides=stack_connections(settings)),
+        **service_environment(settings),
         "AIRFLOW_HOME": str(home),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # spark-submit of this venv, for the Spark tasks
         "AIRFLOW_UI_URL": base_url,  # links to data-quality reports
@@ -115,6 +117,42 @@ def airflow_environment(settings: StackSettings) -> dict[str, str]:
     }
     env.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD", None)
     return env
+
+
+def stack_connections(settings: StackSettings) -> dict[str, dict]:
+    """Overrides of ``airflow_settings.yaml``'s connections: this stack's ports, and TMDB.
+
+    TMDB is the stack's simulator, unless ``TMDB_API_KEY`` or ``TMDB_READ_TOKEN`` is set: then the real
+    TMDB (``TMDB_BASE_URL`` if set), with that credential (explicitly set variables win in the tasks)."""
+    host, ports = settings.host, settings.ports
+    real_tmdb = os.environ.get("TMDB_API_KEY") or os.environ.get("TMDB_READ_TOKEN")
+    return {
+        "tmdb_default": {"host": os.environ.get("TMDB_BASE_URL") or REAL_TMDB_URL}
+        if real_tmdb
+        else {"host": f"http://{host}:{ports['tmdb_simulator']}/3"},
+        "kafka_default": {"extra": {"bootstrap.servers": Kafka(settings).bootstrap_servers, "group.id": "movie-pipeline"}},
+        "mongo_default": {"host": host, "port": ports["mongo"]},
+        "cassandra_default": {"host": host, "port": ports["cassandra"]},
+        "analytics_default": {"host": host, "port": ports["postgres"]},
+        "redis_default": {"host": host, "port": ports["redis"]},
+    }
+
+
+def service_environment(settings: StackSettings) -> dict[str, str]:
+    """Where the tasks and the speed jobs find the stack's services, and where their metrics go."""
+    host, ports = settings.host, settings.ports
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": Kafka(settings).bootstrap_servers,
+        "CASSANDRA_HOSTS": host,
+        "CASSANDRA_PORT": str(ports["cassandra"]),
+        "MONGO_URI": f"mongodb://{host}:{ports['mongo']}",
+        "REDIS_URL": f"redis://{host}:{ports['redis']}/0",
+        "PRODUCER_METRICS_PORT": str(ports["producer_metrics"]),
+        "SPEED_METRICS_PORT": str(ports["stream_metrics"]),
+        "AIRFLOW__METRICS__STATSD_ON": "True",  # to the statsd_exporter, when the demo runs it (UDP: harmless otherwise)
+        "AIRFLOW__METRICS__STATSD_HOST": host,
+        "AIRFLOW__METRICS__STATSD_PORT": str(ports["statsd"]),
+    }
 
 
 def airflow_health(settings: StackSettings) -> dict | None:

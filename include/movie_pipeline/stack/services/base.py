@@ -25,6 +25,15 @@ DEFAULT_PORTS = {
     "hdfs": 8020,
     "hdfs_http": 9870,
     "airflow": 8080,
+    # the demo's services (optional: `stack up` starts them only when named, `make demo` names them)
+    "tmdb_simulator": 8765,
+    "api": 8000,
+    "prometheus": 9090,
+    "statsd_exporter": 9102,  # its /metrics; Airflow sends StatsD to "statsd" (UDP)
+    "statsd": 9125,
+    "producer_metrics": 9110,
+    "stream_metrics": 9111,
+    "superset": 8088,
 }
 
 
@@ -56,6 +65,7 @@ class Service:
 
     name: str = ""
     depends_on: tuple[str, ...] = ()
+    optional = False  # started by `stack up` only when named (the demo's services); always stopped by `stack down`
     start_timeout_s: float = 60.0
     stop_signal: int = signal.SIGTERM
 
@@ -85,7 +95,7 @@ class Service:
 
     @property
     def port(self) -> int:
-        return self.settings.ports[self.name]
+        return self.settings.ports[self.name.replace("-", "_")]
 
     # ---- behaviour ------------------------------------------------------------------------
     def prepare(self) -> None:
