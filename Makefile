@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 LOCAL := .local
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup setup-system check-java lint format test test-unit test-dags test-integration demo demo-down bench ui-tour lock clean stack-up stack-down stack-status
+.PHONY: help setup setup-system check-java lint format test test-unit test-dags test-integration demo demo-down demo-check screenshots bench ui-tour lock clean stack-up stack-down stack-status
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -61,6 +61,14 @@ ui-tour: setup ## backfill movie_batch on the stack's Airflow via its REST API, 
 	@command -v chromium >/dev/null || { [ "$$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } || { echo "install Chromium: sudo apt-get install -y chromium"; exit 1; }
 	@$(BIN)/python -c 'import playwright' 2>/dev/null || $(BIN)/uv pip install --python $(BIN)/python --quiet playwright==1.65.2
 	$(BIN)/python scripts/ui_tour.py
+
+screenshots: setup ## of a running demo: Airflow grid and asset graph, data quality, the Superset dashboard -> docs/screenshots (checks every chart rendered)
+	@command -v chromium >/dev/null || { [ "$$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } || { echo "install Chromium: sudo apt-get install -y chromium"; exit 1; }
+	@$(BIN)/python -c 'import playwright' 2>/dev/null || $(BIN)/uv pip install --python $(BIN)/python --quiet playwright==1.65.2
+	$(BIN)/python scripts/screenshots.py
+
+demo-check: setup ## of a running demo: every printed URL and the sample API calls answer, every Grafana query has data
+	$(BIN)/python scripts/check_demo.py
 
 bench: setup ## ingestion, batch and speed layer, API under load (wrk), local stack start/memory -> bench/results/latest.json
 	@command -v wrk >/dev/null || { [ "$$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; } || { echo "install wrk: sudo apt-get install -y wrk"; exit 1; }

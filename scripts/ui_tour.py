@@ -20,6 +20,8 @@ import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from browser import airflow_login, photograph  # scripts/, beside this file
+
 from movie_pipeline.config import PROJECT_ROOT
 from movie_pipeline.intervals import parse_instant
 from movie_pipeline.stack import manager
@@ -60,24 +62,14 @@ def screenshots(api: Api, run_id: str) -> list[Path]:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1440, "height": 900})
-        page.goto(f"{api.base}/")
-        page.fill("input[name=username]", "admin")
-        page.fill("input[name=password]", api.password)
-        page.keyboard.press("Enter")
-        page.wait_for_url(lambda url: "/auth/login" not in url, timeout=30_000)
-        page.wait_for_load_state("networkidle")
+        airflow_login(page, api)
         views = {
             "backfill-runs.png": f"{api.base}/dags/movie_batch/runs",
             "run-data-quality-tab.png": f"{api.base}/dags/movie_batch/runs/{run_id}/plugin/data-quality-run",
             "data-quality-page.png": f"{api.base}/data-quality/",
             "data-quality-run.png": f"{api.base}/data-quality/runs/movie_batch/{urllib.request.quote(run_id, safe='')}",
         }
-        for name, url in views.items():
-            page.goto(url)
-            page.wait_for_load_state("networkidle")
-            page.wait_for_timeout(1500)
-            page.screenshot(path=SHOTS / name)
-            taken.append(SHOTS / name)
+        taken += photograph(page, views, SHOTS)
         page.goto(views["data-quality-run.png"])
         page.click("text=report")
         page.wait_for_load_state("networkidle")

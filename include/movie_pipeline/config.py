@@ -23,6 +23,7 @@
 | SPEED_TTL_GRACE_HOURS | 2                             | speed rows live 48 h plus this grace      |
 | SPEED_WATERMARK    | 10 minutes                       | how late an event may be and still count  |
 | SPEED_CHECKPOINT_URI | <lake>/_checkpoints/speed      | streaming checkpoints (on the lake)       |
+| SPEED_REPLAY_FROM  |                                  | ISO instant a new checkpoint starts reading Kafka from (replays) |
 | PRODUCER_EVERY_S   | 60                               | seconds between the producer's TMDB polls |
 | PRODUCER_LEDGER    | <repo>/.local/speed/producer-ledger.sqlite | what the producer has sent (SQLite) |
 | MONGO_URI          | mongodb://127.0.0.1:27017        | the serving views' MongoDB (API, CLI)     |
@@ -103,6 +104,7 @@ class SpeedSettings:
     ttl_grace_hours: float = 2.0
     watermark: str = "10 minutes"
     checkpoint_uri: str | None = None  # default: <lake>/_checkpoints/speed
+    replay_from: str | None = None  # ISO instant: a new checkpoint starts reading Kafka there (else: earliest)
     producer_every_s: float = 60.0
     producer_ledger: Path = DEFAULT_PRODUCER_LEDGER
     producer_metrics_port: int | None = None  # Prometheus /metrics of the producer (off when unset)
@@ -187,6 +189,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         ttl_grace_hours=_number(env, "SPEED_TTL_GRACE_HOURS", float, SpeedSettings.ttl_grace_hours),
         watermark=env.get("SPEED_WATERMARK") or SpeedSettings.watermark,
         checkpoint_uri=env.get("SPEED_CHECKPOINT_URI") or None,
+        replay_from=env.get("SPEED_REPLAY_FROM") or None,
         producer_every_s=_number(env, "PRODUCER_EVERY_S", float, SpeedSettings.producer_every_s),
         producer_metrics_port=_number(env, "PRODUCER_METRICS_PORT", int, None),
         stream_metrics_port=_number(env, "SPEED_METRICS_PORT", int, None),

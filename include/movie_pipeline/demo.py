@@ -2,9 +2,10 @@
 
 ``up``:
 
-1. the local stack (PostgreSQL, Redis, Kafka, the MongoDB protocol, Cassandra, HDFS, Airflow) and
-   the demo's services: the TMDB simulator (unless ``TMDB_API_KEY`` / ``TMDB_READ_TOKEN`` is set:
-   then the real TMDB), the API, the statsd_exporter and Prometheus;
+1. the local stack (PostgreSQL, Redis, Kafka, the MongoDB protocol, Cassandra, Airflow; the lake
+   is local files, so no HDFS) and the demo's services: the TMDB simulator (unless ``TMDB_API_KEY``
+   / ``TMDB_READ_TOKEN`` is set: then the real TMDB), the API, the statsd_exporter, Prometheus and
+   Superset;
 2. ``movie_speed_supervisor`` and ``movie_batch`` unpaused: the scheduler starts the speed jobs
    and runs the batch for the latest complete 4-hour interval (a full load into an empty bronze);
 3. once gold is there, ``movie_serving_export`` unpaused and run: MongoDB and the analytics tables;
@@ -29,12 +30,13 @@ from movie_pipeline.stack.airflow_api import AirflowApi
 from movie_pipeline.stack.services import StackSettings
 from movie_pipeline.stack.services.postgres import ANALYTICS
 from movie_pipeline.stack.services.serving import TmdbSimulator
+from movie_pipeline.stack.services.superset import Superset
 
 DEMO_DIR = PROJECT_ROOT / ".local" / "demo"
 API_KEY_FILE = DEMO_DIR / "api-key"
 BATCH, SUPERVISOR, EXPORT = "movie_batch", "movie_speed_supervisor", "movie_serving_export"
 # the stack without HDFS (the demo's lake is local files), and the demo's own services
-DEMO_SERVICES = ["kafka", "airflow", "api", "statsd-exporter", "prometheus"]
+DEMO_SERVICES = ["kafka", "airflow", "api", "statsd-exporter", "prometheus", "superset"]
 TERMINAL = {"success", "failed"}
 
 
@@ -130,7 +132,7 @@ def analytics_rows(settings: StackSettings) -> int:
 def up(settings: StackSettings) -> None:
     real_tmdb = uses_real_tmdb()
     simulator = TmdbSimulator(settings)
-    step("1/5 the local stack and the demo's services (first run: JVM jars, Airflow's DB, Go build; a few minutes)")
+    step("1/5 the local stack and the demo's services (first run: JVM jars, Airflow's DB, Superset's venv, a Go build; minutes)")
     manager.up(settings, [*([] if real_tmdb else [simulator.name]), *DEMO_SERVICES])
     print(f"TMDB: {'the real TMDB API (TMDB_API_KEY / TMDB_READ_TOKEN is set)' if real_tmdb else f'the simulator at {simulator.base_url}'}")
 
@@ -162,12 +164,14 @@ def up(settings: StackSettings) -> None:
 def where_to_look(settings: StackSettings, key: str) -> None:
     host, ports = settings.host, settings.ports
     credentials = settings.state_dir / "airflow" / "admin-credentials.txt"
+    superset = Superset(settings).credentials_file
     api = f"http://{host}:{ports['api']}"
     print(
         f"""
 Airflow UI          http://{host}:{ports["airflow"]}   (user admin; password in {credentials.relative_to(PROJECT_ROOT)})
 data quality        http://{host}:{ports["airflow"]}/data-quality/   (and a run's "Data quality" tab)
 API docs            {api}/docs
+Superset            http://{host}:{ports["superset"]}/superset/dashboard/movie-analytics/   (user admin; password in {superset.relative_to(PROJECT_ROOT)})
 Prometheus          http://{host}:{ports["prometheus"]}/classic/alerts   (Debian's build has the classic UI; rules: deploy/prometheus/alerts.yml)
 demo API key        {key}   (kept in {API_KEY_FILE.relative_to(PROJECT_ROOT)}; more: .venv/bin/movie-pipeline api-keys create NAME)
 

@@ -40,14 +40,21 @@ DEAD_LETTERS_QUERY = "dead_letters"
 
 
 def read_kafka(spark: SparkSession, speed_settings: SpeedSettings) -> DataFrame:
-    return (
+    """The event topics; where a new checkpoint starts: the earliest offsets, or ``SPEED_REPLAY_FROM`` (a replay).
+
+    A query with a checkpoint resumes from its checkpoint whatever the start options say."""
+    reader = (
         spark.readStream.format("kafka")
         .option("kafka.bootstrap.servers", speed_settings.kafka_bootstrap_servers)
         .option("subscribe", f"{METRIC.topic},{REVIEW.topic}")
-        .option("startingOffsets", "earliest")
         .option("failOnDataLoss", "false")  # records past the topic retention are gone; keep serving the rest
-        .load()
     )
+    if speed_settings.replay_from:
+        from movie_pipeline.intervals import parse_instant
+
+        start_ms = int(parse_instant(speed_settings.replay_from).timestamp() * 1000)
+        return reader.option("startingTimestamp", str(start_ms)).option("startingOffsetsByTimestampStrategy", "latest").load()
+    return reader.option("startingOffsets", "earliest").load()
 
 
 def _write_partition(speed_settings: SpeedSettings, rows) -> None:

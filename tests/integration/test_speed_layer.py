@@ -262,6 +262,33 @@ def test_windows_in_cassandra_equal_the_independent_aggregates_and_late_events_a
     assert reasons == {METRIC.topic: "magic byte is 110, not 0", REVIEW.topic: "unknown schema id 99"}
 
 
+def test_a_replay_on_a_new_checkpoint_reads_kafka_from_the_given_time(services, speed_env, tmp_path, monkeypatch):
+    """SPEED_REPLAY_FROM: the events produced before that instant are not read, all those after it are."""
+    for name, value in speed_env.items():
+        monkeypatch.setenv(name, value)
+    speed = settings_from_env().speed
+    ensure_topics(speed)
+    cassandra.ensure_schema(speed)
+    ordered, _ = events(seed=11)
+    before, after = ordered[:3_000], ordered[3_000:6_000]
+    produce(speed.kafka_bootstrap_servers, before)
+    time.sleep(1.5)  # Kafka's record timestamps are the producer's clock, in milliseconds
+    replay_from = datetime.now(UTC)
+    time.sleep(1.5)
+    produce(speed.kafka_bootstrap_servers, after)
+
+    runner = LocalProcessRunner(tmp_path / "jobs", env={**speed_env, "SPEED_REPLAY_FROM": replay_from.isoformat()})
+    runner.start(SPEED_VIEWS)
+    session = cassandra.connect(speed)
+    try:
+        expected = expected_windows(after)
+        wait_for(lambda: windows_equal(session, speed.keyspace, expected), 300, "the windows of the replayed events", fail=False)
+        assert_windows_equal(session, speed.keyspace, expected)  # and none of the events before the replay's start
+    finally:
+        runner.stop(SPEED_VIEWS)
+        session.cluster.shutdown()
+
+
 def test_a_killed_streaming_job_is_restarted_by_the_supervisor_and_nothing_is_lost_or_counted_twice(
     services, speed_env, airflow_db, tmp_path, monkeypatch
 ):

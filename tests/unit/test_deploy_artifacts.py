@@ -191,3 +191,9 @@ def test_the_superset_bundle_reads_the_analytics_tables_the_export_writes():
     # the four subjects of the dashboard
     names = " | ".join(chart["slice_name"] for chart in charts).lower()
     assert all(subject in names for subject in ("genre trends", "top movies", "trending", "sentiment over time", "freshness"))
+
+
+def test_the_readme_documents_every_setting_the_code_reads():
+    readme = (REPO / "README.md").read_text()
+    undocumented = {name for name in environment_variables_the_code_reads() if f"`{name}`" not in readme and name not in readme}
+    assert not undocumented - {"PATH", "PROMETHEUS_MULTIPROC_DIR"}, "add them to the README's Configuration"
