@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from movie_pipeline.config import settings_from_env
-from movie_pipeline.speed.runner import DEFAULT_JOBS_DIR, JOBS, SPEED_VIEWS, LocalProcessRunner
+from movie_pipeline.speed.runner import DEFAULT_JOBS_DIR, JOBS, PRODUCER, SPEED_VIEWS, LocalProcessRunner
 
 log = logging.getLogger(__name__)
 DEFAULT_MAX_LAG = 50_000
@@ -57,11 +57,11 @@ def needs_restart(status: dict) -> bool:
 def restart(status: dict) -> dict:
     """Stop a stalled job, start it again (from its checkpoint / ledger); log where its log is.
 
-    The job gets the task's environment with the TMDB settings of the ``tmdb_default`` connection."""
+    The producer gets the task's environment with the TMDB settings of the ``tmdb_default`` connection."""
     from movie_pipeline.config import environment_from_airflow
 
-    jobs = runner(environment_from_airflow())
     job = status["job"]
+    jobs = runner(environment_from_airflow() if job == PRODUCER else None)
     if status["verdict"] == "stalled":
         log.warning("%s is stalled (%s): stopping it", job, status["detail"])
         jobs.stop(job)
