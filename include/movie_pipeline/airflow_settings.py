@@ -37,8 +37,10 @@ def connections(path: Path = SETTINGS_FILE) -> dict[str, dict]:
 
 
 def connection_env(path: Path = SETTINGS_FILE, overrides: dict[str, dict] | None = None) -> dict[str, str]:
-    """``AIRFLOW_CONN_<ID>`` variables for every connection, with per-connection field overrides."""
+    """``AIRFLOW_CONN_<ID>`` variables for every connection, with per-connection field overrides (``extra`` merged)."""
     conns = connections(path)
     for conn_id, changes in (overrides or {}).items():
-        conns[conn_id] = {**conns.get(conn_id, {}), **changes}
+        conn = conns.get(conn_id, {})
+        extra = {**conn.get("extra", {}), **changes.get("extra", {})}
+        conns[conn_id] = {**conn, **changes, **({"extra": extra} if extra else {})}
     return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn) for conn_id, conn in conns.items()}

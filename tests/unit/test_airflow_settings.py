@@ -2,7 +2,7 @@ import json
 
 from movie_pipeline.airflow_settings import connection_env, connections
 
-REQUIRED = {"tmdb_default", "spark_default", "kafka_default", "mongo_default", "cassandra_default", "redis_default"}
+REQUIRED = {"tmdb_default", "spark_default", "kafka_default", "mongo_default", "cassandra_default", "analytics_default", "redis_default"}
 
 
 def test_every_required_connection_is_declared_with_local_defaults():
@@ -17,3 +17,8 @@ def test_environment_form_applies_overrides():
     tmdb = json.loads(env["AIRFLOW_CONN_TMDB_DEFAULT"])
     assert tmdb["host"] == "http://sim:1/3" and tmdb["extra"]["rate_limit"] == 4
     assert json.loads(env["AIRFLOW_CONN_REDIS_DEFAULT"])["port"] == 6379
+
+
+def test_an_override_of_extra_keeps_the_other_extra_fields():
+    env = connection_env(overrides={"tmdb_default": {"extra": {"rate_limit": 40}}})
+    assert json.loads(env["AIRFLOW_CONN_TMDB_DEFAULT"])["extra"] == {"rate_limit": 40, "concurrency": 8, "timeout": 10, "max_retries": 6}

@@ -119,6 +119,9 @@ def airflow_environment(settings: StackSettings) -> dict[str, str]:
     return env
 
 
+SIMULATOR_RATE_LIMIT = 40  # req/s: the simulator's limit is TMDB's 50; the connection's 4 is for the real TMDB
+
+
 def stack_connections(settings: StackSettings) -> dict[str, dict]:
     """Overrides of ``airflow_settings.yaml``'s connections: this stack's ports, and TMDB.
 
@@ -129,7 +132,7 @@ def stack_connections(settings: StackSettings) -> dict[str, dict]:
     return {
         "tmdb_default": {"host": os.environ.get("TMDB_BASE_URL") or REAL_TMDB_URL}
         if real_tmdb
-        else {"host": f"http://{host}:{ports['tmdb_simulator']}/3"},
+        else {"host": f"http://{host}:{ports['tmdb_simulator']}/3", "extra": {"rate_limit": SIMULATOR_RATE_LIMIT}},
         "kafka_default": {"extra": {"bootstrap.servers": Kafka(settings).bootstrap_servers, "group.id": "movie-pipeline"}},
         "mongo_default": {"host": host, "port": ports["mongo"]},
         "cassandra_default": {"host": host, "port": ports["cassandra"]},
