@@ -81,7 +81,9 @@ def connect(speed: SpeedSettings, timeout: float = 30.0):
     """A session on the cluster (the caller shuts ``session.cluster`` down)."""
     from cassandra.cluster import Cluster
 
-    cluster = Cluster(list(speed.cassandra_hosts), port=speed.cassandra_port, connect_timeout=timeout)
+    # the control connection's queries of the system tables wait 2 s by default: too short for a Cassandra
+    # sharing 2 cores with a starting Spark job (seen as NoHostAvailable: OperationTimedOut in CI)
+    cluster = Cluster(list(speed.cassandra_hosts), port=speed.cassandra_port, connect_timeout=timeout, control_connection_timeout=timeout)
     return cluster.connect()
 
 
