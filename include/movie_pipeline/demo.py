@@ -21,13 +21,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
 
 from movie_pipeline.config import PROJECT_ROOT
 from movie_pipeline.errors import PipelineError
 from movie_pipeline.stack import manager
 from movie_pipeline.stack.airflow_api import AirflowApi
 from movie_pipeline.stack.services import StackSettings
+from movie_pipeline.stack.services.airflow import uses_real_tmdb
 from movie_pipeline.stack.services.postgres import ANALYTICS
 from movie_pipeline.stack.services.serving import TmdbSimulator
 from movie_pipeline.stack.services.superset import Superset
@@ -42,12 +42,6 @@ TERMINAL = {"success", "failed"}
 
 def step(title: str) -> None:
     print(f"\n== {title} ==", flush=True)
-
-
-def uses_real_tmdb() -> bool:
-    import os
-
-    return bool(os.environ.get("TMDB_API_KEY") or os.environ.get("TMDB_READ_TOKEN"))
 
 
 def follow_run(airflow: AirflowApi, dag_id: str, run: dict, timeout_s: float) -> dict:
@@ -74,10 +68,10 @@ def follow_run(airflow: AirflowApi, dag_id: str, run: dict, timeout_s: float) ->
         time.sleep(5)
 
 
-def newest_run(airflow: AirflowApi, dag_id: str, timeout_s: float, accept: Callable[[dict], bool] = lambda run: True) -> dict:
+def newest_run(airflow: AirflowApi, dag_id: str, timeout_s: float) -> dict:
     deadline = time.monotonic() + timeout_s
     while True:
-        runs = [run for run in airflow.runs(dag_id) if accept(run)]
+        runs = airflow.runs(dag_id)
         if runs:
             return runs[0]
         if time.monotonic() > deadline:

@@ -49,10 +49,15 @@ def read_speed_windows(speed: SpeedSettings, since: datetime) -> dict[int, list[
         session.cluster.shutdown()
 
 
+def gold_as_of(summaries: list[dict]) -> datetime | None:
+    """As of when the batch part is: the newest ``as_of`` of gold's ``movie_summary``."""
+    return max((documents.clean(row["as_of"]) for row in summaries if row.get("as_of") is not None), default=None)
+
+
 def build_views(gold: dict[str, list[dict]], windows: dict[int, list[SpeedWindow]], now: datetime) -> dict[str, list[dict]]:
     """Every serving view's documents from the gold rows and the speed windows."""
     summaries = {int(row["movie_id"]): row for row in gold["movie_summary"]}
-    batch_as_of = max((documents.clean(row["as_of"]) for row in summaries.values() if row.get("as_of") is not None), default=None)
+    batch_as_of = gold_as_of(gold["movie_summary"])
     hours: dict[int, list] = defaultdict(list)
     since = now - timedelta(days=documents.SENTIMENT_DAYS + 1)
     for row in gold["sentiment_hourly"]:
@@ -84,6 +89,5 @@ def export(
     windows = read_speed_windows(speed, cutoff(now))
     emit(f"speed: {sum(len(w) for w in windows.values())} windows of {len(windows)} movies since {cutoff(now):%Y-%m-%d %H:%M} UTC")
     views = build_views(gold, windows, now)
-    batch_as_of = max((documents.clean(row["as_of"]) for row in gold["movie_summary"] if row.get("as_of") is not None), default=None)
     emit(f"publishing version {version} to MongoDB database {db.name}")
-    return store.publish(db, views, version, now, emit, batch_as_of=batch_as_of)
+    return store.publish(db, views, version, now, emit, batch_as_of=gold_as_of(gold["movie_summary"]))

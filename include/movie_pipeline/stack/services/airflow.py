@@ -122,13 +122,18 @@ def airflow_environment(settings: StackSettings) -> dict[str, str]:
 SIMULATOR_RATE_LIMIT = 40  # req/s: the simulator's limit is TMDB's 50; the connection's 4 is for the real TMDB
 
 
+def uses_real_tmdb() -> bool:
+    """A TMDB credential in the environment: the stack's Airflow (and the demo) then use the real TMDB."""
+    return bool(os.environ.get("TMDB_API_KEY") or os.environ.get("TMDB_READ_TOKEN"))
+
+
 def stack_connections(settings: StackSettings) -> dict[str, dict]:
     """Overrides of ``airflow_settings.yaml``'s connections: this stack's ports, and TMDB.
 
     TMDB is the stack's simulator, unless ``TMDB_API_KEY`` or ``TMDB_READ_TOKEN`` is set: then the real
     TMDB (``TMDB_BASE_URL`` if set), with that credential (explicitly set variables win in the tasks)."""
     host, ports = settings.host, settings.ports
-    real_tmdb = os.environ.get("TMDB_API_KEY") or os.environ.get("TMDB_READ_TOKEN")
+    real_tmdb = uses_real_tmdb()
     return {
         "tmdb_default": {"host": os.environ.get("TMDB_BASE_URL") or REAL_TMDB_URL}
         if real_tmdb
