@@ -3,12 +3,12 @@
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from movie_pipeline.config import TmdbSettings
+from movie_pipeline.config import Settings, TmdbSettings
 from movie_pipeline.schemas.avro import METADATA, METRIC, REVIEW
 from movie_pipeline.speed.ledger import SentLedger
-from movie_pipeline.speed.producer import PollPlan, poll
+from movie_pipeline.speed.producer import PollPlan, poll, run
 from movie_pipeline.tmdb.client import TmdbClient
-from movie_pipeline.tmdb.simulator import Catalogue
+from movie_pipeline.tmdb.simulator import Catalogue, Faults
 from tests.conftest import API_KEY
 
 CATALOGUE = Catalogue(400, seed=5)
@@ -51,3 +51,12 @@ def test_a_poll_yields_tmdb_timed_events_once(start_simulator, tmp_path):
             assert (event["popularity"], event["vote_average"], event["vote_count"]) != sent[event["movie_id"]]
     assert not [e for t, e in again if t is REVIEW or t is METADATA], "nothing changed at TMDB in a minute: no review or metadata event"
     ledger.close()
+
+
+def test_a_poll_that_tmdb_keeps_failing_is_given_up_and_the_producer_polls_on(start_simulator, tmp_path):
+    simulator = start_simulator(catalogue=CATALOGUE, rate_limit=1000, faults=Faults(error_5xx=1.0))
+    settings = Settings(tmdb=TmdbSettings(base_url=simulator.base_url, api_key=API_KEY, rate_limit=500, max_retries=1))
+    lines = []
+    stats = run(settings, tmp_path / "ledger.sqlite", every_s=0.1, plan=PLAN, polls=3, emit=lines.append)
+    assert (stats.failed_polls, stats.polls, lines) == (3, 0, [])
+    assert simulator.stats.requests == 3 * 2  # each poll's first request, tried twice

@@ -31,13 +31,16 @@ def test_the_producer_serves_its_counters_as_prometheus_text():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    stats = ProducerStats(polls=3, sent={"tmdb.movie_metrics": 40, "tmdb.movie_reviews": 2}, failed=1, last_poll_at=1795500000.5)
+    stats = ProducerStats(
+        polls=3, sent={"tmdb.movie_metrics": 40, "tmdb.movie_reviews": 2}, failed=1, failed_polls=2, last_poll_at=1795500000.5
+    )
     serve_metrics(stats, port)
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         text = response.read().decode()
     assert "movie_producer_polls_total 3\n" in text
     assert 'movie_producer_events_sent_total{topic="tmdb.movie_metrics"} 40\n' in text
     assert "movie_producer_delivery_failures_total 1\n" in text
+    assert "movie_producer_failed_polls_total 2\n" in text
     assert "movie_producer_last_poll_timestamp_seconds 1795500000.5\n" in text
     stats.polls = 4  # the endpoint reads the live counters
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from movie_pipeline.config import Settings
+from movie_pipeline.errors import TmdbUnavailableError
 from movie_pipeline.schemas.avro import METADATA, METRIC, REVIEW, EventType
 from movie_pipeline.speed import cassandra
 from movie_pipeline.speed.ledger import SentLedger, metadata_fingerprint
@@ -48,6 +49,7 @@ class ProducerStats:
     polls: int = 0
     sent: dict[str, int] = field(default_factory=dict)  # acknowledged, by topic
     failed: int = 0
+    failed_polls: int = 0  # polls given up after TMDB kept failing (the next poll reads the current state again)
     last_poll_at: float | None = None
 
     def prometheus(self) -> str:
@@ -58,6 +60,8 @@ class ProducerStats:
             *(f'movie_producer_events_sent_total{{topic="{topic}"}} {count}' for topic, count in sorted(self.sent.items())),
             "# TYPE movie_producer_delivery_failures_total counter",
             f"movie_producer_delivery_failures_total {self.failed}",
+            "# TYPE movie_producer_failed_polls_total counter",
+            f"movie_producer_failed_polls_total {self.failed_polls}",
             "# TYPE movie_producer_last_poll_timestamp_seconds gauge",
             f"movie_producer_last_poll_timestamp_seconds {self.last_poll_at or 0}",
         ]
@@ -251,9 +255,16 @@ def run(
     if metrics_port:
         serve_metrics(stats, metrics_port, settings.speed.metrics_host)
     try:
-        while not stopping.is_set() and (polls is None or stats.polls < polls):
+        while not stopping.is_set() and (polls is None or stats.polls + stats.failed_polls < polls):
             started = time.monotonic()
-            events = asyncio.run(_poll_once(settings, ledger, plan))
+            try:
+                events = asyncio.run(_poll_once(settings, ledger, plan))
+            except TmdbUnavailableError as error:
+                # TMDB's answers are states, not a stream: the next poll reads what this one missed
+                stats.failed_polls += 1
+                log.error("poll given up, TMDB kept failing (%d polls given up so far): %s", stats.failed_polls, error)
+                stopping.wait(every_s)
+                continue
             for event_type, event in events:
                 producer.send(event_type, event)
             unacknowledged = producer.flush()
