@@ -6,7 +6,7 @@ export FLASK_APP=superset SUPERSET_CONFIG_PATH=/app/movie-pipeline/superset_conf
 export SUPERSET_METADATA_DB="${SUPERSET_METADATA_DB:-sqlite:////app/superset_home/superset.db}"
 superset db upgrade
 superset fab create-admin --username admin --firstname Superset --lastname Admin --email admin@localhost \
-  --password "${SUPERSET_ADMIN_PASSWORD:-admin}" || true  # exists already on a restart
+  --password "${SUPERSET_ADMIN_PASSWORD:?set SUPERSET_ADMIN_PASSWORD}" || true  # exists already on a restart
 superset init
 cd /tmp && rm -rf movie_analytics movie_analytics.zip && cp -r /app/movie-pipeline/bundle movie_analytics \
   && python -c "import shutil; shutil.make_archive('movie_analytics', 'zip', '.', 'movie_analytics')"
