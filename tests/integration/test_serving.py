@@ -343,3 +343,49 @@ def test_the_openapi_document_holds_no_5xx_and_no_schema_violation(api_under_tes
             case.call_and_validate(headers={"X-API-Key": key}, excluded_checks=[positive_data_acceptance])
 
         no_5xx_and_no_violation()
+
+
+HOSTILE_REQUESTS = [
+    ("/v1/movies/7?" + "padding=" + "x" * 5000, 414),  # oversized query string: refused before the cache or MongoDB
+    ("/v1/movies?cursor=" + "A" * 513, 422),  # longer than a cursor can be
+    ("/v1/movies?cursor=eyIkZ3QiOiAiIn0", 400),  # base64 of {"$gt": ""}: a cursor must be ours
+    ("/v1/movies?cursor=%00%ff%fe", 400),
+    ("/v1/movies?limit=100000000000000000000000000000", 422),
+    ("/v1/movies?limit=-1", 422),
+    ("/v1/movies?sort=$where", 422),
+    ("/v1/movies?sort=popularity;drop", 422),
+    ("/v1/movies?year=1e309", 422),
+    ("/v1/movies?genre=" + "D" * 65, 422),
+    ("/v1/movies?genre[$ne]=Drama", 200),  # not a parameter of ours: ignored, never a query operator
+    ("/v1/movies/%7B%22$gt%22:1%7D", 422),
+    ("/v1/movies/99999999999999999999", 422),
+    ("/v1/movies/0", 422),
+    ("/v1/movies/7/sentiment?window=%27%20OR%201=1--", 422),
+    ("/v1/genres/..%2F..%2Fetc%2Fpasswd/stats", 404),
+    ("/v1/genres/%24where/stats", 404),
+    ("/v1/genres/" + "G" * 65 + "/stats", 422),
+    ("/v1/trending?window=1h&genre=%00", 200),
+    ("/v1/trending?window=" + "\u202e" * 20, 422),
+]
+
+
+@pytest.mark.parametrize(("path", "status"), HOSTILE_REQUESTS, ids=[f"{i}:{p[:40]}" for i, (p, _) in enumerate(HOSTILE_REQUESTS)])
+def test_oversized_and_hostile_parameters_get_a_4xx_with_a_message(api_under_test, path, status):
+    from fastapi.testclient import TestClient
+
+    app, key = api_under_test
+    with TestClient(app) as client:
+        response = client.get(path, headers={"X-API-Key": key})
+    assert response.status_code == status, response.text[:300]
+    if status >= 400:
+        assert response.json()["detail"], "a refusal says why"
+
+
+def test_an_oversized_or_hostile_api_key_is_refused_with_401(api_under_test):
+    from fastapi.testclient import TestClient
+
+    app, _ = api_under_test
+    with TestClient(app) as client:
+        for presented in ("mp_" + "k" * 10_000, "mp_' OR '1'='1", '{"$ne": null}', "mp_\u00e9\u202e"):
+            response = client.get("/v1/analytics/years", headers={"X-API-Key": presented.encode()})
+            assert response.status_code == 401 and response.json()["detail"], presented[:20]

@@ -29,6 +29,7 @@ EXPORT_VERSION = "movie_pipeline.export_version"
 STALE_FACTOR = 2  # an entry is served up to its TTL fresh, then up to as long again stale while one request refreshes it
 REFRESH_LOCK_MS = 5000
 MAX_REFRESHES = 4  # per process: entries that went stale together are rebuilt a few at a time, not in one burst
+MAX_QUERY_BYTES = 2048  # far above any valid query; longer ones would only make large, unique cache keys
 
 
 class RequestMetrics:
@@ -66,6 +67,10 @@ class LimitAndCache:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET" or not scope["path"].startswith("/v1/"):
             await self.app(scope, receive, send)
+            return
+        if len(scope["query_string"]) > MAX_QUERY_BYTES:
+            detail = {"detail": f"the query string is {len(scope['query_string'])} bytes; at most {MAX_QUERY_BYTES} are accepted"}
+            await _respond(send, 414, json.dumps(detail).encode(), [])
             return
         presented = _header(scope, b"x-api-key")
         try:
