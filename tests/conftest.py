@@ -75,7 +75,7 @@ def airflow_db():
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
 
-def own_stack(name: str, ports: dict[str, int]):
+def own_stack(name: str, ports: dict[str, int], kafka_brokers: int = 1):
     """Start stack services on their own ports and state directory (``.local/<name>``); yield their settings; stop them.
 
     For module fixtures of tests that must not meet the developer's stack or another test's."""
@@ -86,7 +86,8 @@ def own_stack(name: str, ports: dict[str, int]):
 
     state_dir = REPO / ".local" / name
     shutil.rmtree(state_dir, ignore_errors=True)
-    stack = StackSettings.from_env({"STACK_STATE_DIR": str(state_dir), **{f"STACK_{n.upper()}_PORT": str(p) for n, p in ports.items()}})
+    env = {"STACK_STATE_DIR": str(state_dir), **{f"STACK_{n.upper()}_PORT": str(p) for n, p in ports.items()}}
+    stack = StackSettings.from_env(env, kafka_brokers=kafka_brokers)
     try:
         manager.up(stack, list(ports))
         yield stack

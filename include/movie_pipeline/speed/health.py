@@ -57,11 +57,13 @@ def latest_batch(checkpoint_uri: str, log: str = "offsets") -> int | None:
     return max(batches, default=None)
 
 
-def checkpoint_offsets(checkpoint_uri: str) -> dict[str, dict[int, int]]:
-    """The Kafka offsets the latest batch in a query's checkpoint read up to: topic -> partition -> offset."""
+def checkpoint_offsets(checkpoint_uri: str, log: str = "offsets") -> dict[str, dict[int, int]]:
+    """The Kafka offsets a query's latest batch read up to: topic -> partition -> offset.
+
+    ``log="commits"``: of the latest batch whose output is written (a planned batch may still run)."""
     import fsspec
 
-    batch = latest_batch(checkpoint_uri)
+    batch = latest_batch(checkpoint_uri, log)
     if batch is None:
         return {}
     fs, path = fsspec.core.url_to_fs(f"{checkpoint_uri.rstrip('/')}/offsets/{batch}")
