@@ -9,8 +9,8 @@ A FastAPI app mounted on the API server at ``/data-quality``:
 
 It appears in the UI's navigation and as a tab of every DAG run. Reports are read from
 ``DATA_QUALITY_DIR`` (see ``movie_pipeline.config``); the validate tasks of ``movie_batch`` write
-them. Note: like every plugin app, these pages are not behind Airflow's login; put the API server
-behind your usual access control if the reports must stay private.
+them. Every page, the Data Docs included, needs an Airflow login (the UI's session cookie, or a
+bearer token from ``POST /auth/token``): a plugin app is not behind Airflow's login by itself.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from html import escape
 from urllib.parse import quote
 
 from airflow.plugins_manager import AirflowPlugin
-from fastapi import FastAPI, HTTPException
-from fastapi.responses import HTMLResponse
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from movie_pipeline.config import settings_from_env
@@ -46,6 +46,7 @@ def _rate(rate: float) -> str:
 def create_app() -> FastAPI:
     quality_dir = settings_from_env().quality_dir
     app = FastAPI(title="Data quality", description="Great Expectations reports of the movie pipeline")
+    _require_login(app)
 
     @app.get("/", response_class=HTMLResponse)
     def index() -> HTMLResponse:
@@ -81,6 +82,24 @@ def create_app() -> FastAPI:
 
     app.mount("/docs", StaticFiles(directory=docs_root(quality_dir), html=True, check_dir=False), name="docs")
     return app
+
+
+def _require_login(app: FastAPI) -> None:
+    """Refuse every request without a valid Airflow token (a middleware, so that the mounted Data Docs are covered too)."""
+
+    @app.middleware("http")
+    async def require_login(request: Request, call_next):
+        from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
+        from airflow.api_fastapi.core_api.security import resolve_user_from_token
+
+        header = request.headers.get("authorization", "")
+        token = header[7:] if header.lower().startswith("bearer ") else request.cookies.get(COOKIE_NAME_JWT_TOKEN)
+        try:
+            await resolve_user_from_token(token)
+        except HTTPException as refused:
+            detail = f"{refused.detail}: log in to Airflow first (/auth/login), or send a bearer token from POST /auth/token"
+            return JSONResponse({"detail": detail}, status_code=refused.status_code)
+        return await call_next(request)
 
 
 class DataQualityPlugin(AirflowPlugin):

@@ -1,5 +1,6 @@
-"""After `make demo`: every URL it printed answers, the sample API calls answer with data, and every
-query of the Grafana dashboards returns data from the running Prometheus.
+"""After `make demo`: every URL it printed answers, the sample API calls answer with data, every
+query of the Grafana dashboards returns data from the running Prometheus, no Airflow page or API
+answers without a login, and no log of the demo holds the TMDB key or the demo's API key.
 
     .venv/bin/python scripts/check_demo.py [--wait 300]
 
@@ -12,14 +13,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import urllib.error
 import urllib.request
 
+from movie_pipeline.config import PROJECT_ROOT
 from movie_pipeline.demo import API_KEY_FILE
+from movie_pipeline.secrets_scan import find_secrets
+from movie_pipeline.stack.airflow_api import AirflowApi, open_without_login
 from movie_pipeline.stack.services import StackSettings
 from movie_pipeline.stack.services.monitoring import dashboard_queries, query
+from movie_pipeline.stack.services.serving import DEMO_TMDB_KEY
 
 
 def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
@@ -35,6 +41,7 @@ def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
 
 def check_urls(settings: StackSettings, key: str) -> list[str]:
     host, ports = settings.host, settings.ports
+    airflow_login = {"Authorization": f"Bearer {AirflowApi(settings).token}"}
     api = f"http://{host}:{ports['api']}"
     pages = {
         "Airflow UI": f"http://{host}:{ports['airflow']}/",
@@ -46,7 +53,7 @@ def check_urls(settings: StackSettings, key: str) -> list[str]:
     }
     failures = []
     for name, url in pages.items():
-        status, _ = get(url)
+        status, _ = get(url, airflow_login if name == "data quality" else None)
         print(f"  {status}  {name:<14} {url}")
         if status != 200:
             failures.append(f"{name} ({url}) answered {status}")
@@ -70,6 +77,16 @@ def check_urls(settings: StackSettings, key: str) -> list[str]:
         if status != 200:
             failures.append(f"{url} answered {status}: {body[:200]!r}")
     return failures
+
+
+def check_security(settings: StackSettings, key: str) -> list[str]:
+    answered, asked = open_without_login(settings)
+    failures = [f"Airflow {path} answered {status} without a login" for path, status in answered.items()]
+    print(f"  Airflow without a login: {asked} GET operations and pages asked, {len(answered)} answered")
+    tmdb_key = os.environ.get("TMDB_API_KEY") or os.environ.get("TMDB_READ_TOKEN") or DEMO_TMDB_KEY
+    leaks, searched = find_secrets([PROJECT_ROOT / ".local"], {"TMDB key": tmdb_key, "demo API key": key})
+    print(f"  {searched} log files searched for the TMDB key and the demo API key: {len(leaks)} found")
+    return failures + [f"secret in a log: {leak}" for leak in leaks]
 
 
 def check_dashboards(settings: StackSettings, wait_s: float) -> list[str]:
@@ -96,6 +113,8 @@ def main() -> int:
         return 1
     print("URLs and the sample API calls:")
     failures = check_urls(settings, API_KEY_FILE.read_text().strip())
+    print("Security:")
+    failures += check_security(settings, API_KEY_FILE.read_text().strip())
     print("Grafana dashboard queries against Prometheus:")
     failures += check_dashboards(settings, args.wait)
     for failure in failures:

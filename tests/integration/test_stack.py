@@ -23,6 +23,7 @@ import pytest
 
 from movie_pipeline.lake import GOLD_VIEWS, Lake
 from movie_pipeline.stack import manager
+from movie_pipeline.stack.airflow_api import AirflowApi, open_without_login
 from movie_pipeline.stack.process import owned_process
 from movie_pipeline.stack.services import Cassandra, Hdfs, Kafka, StackSettings, all_services
 from tests.conftest import REPO
@@ -277,5 +278,14 @@ def test_the_api_server_serves_the_data_quality_view(stack):
     views = {v["destination"]: v["href"] for v in plugins["data_quality"]["external_views"]}
     assert views == {"nav": "data-quality/", "dag_run": "data-quality/runs/{DAG_ID}/{RUN_ID}"}
     base = f"http://{stack.host}:{stack.ports['airflow']}"
-    with urllib.request.urlopen(f"{base}/data-quality/", timeout=10) as page:
+    token = AirflowApi(stack).token
+    request = urllib.request.Request(f"{base}/data-quality/", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=10) as page:
         assert page.status == 200 and "<h1>Data quality</h1>" in page.read().decode()
+
+
+def test_no_airflow_page_or_api_answers_without_a_login(stack):
+    """Every GET of the REST API and the data-quality pages (the Data Docs too), without credentials: 401/403."""
+    answered, asked = open_without_login(stack)
+    print(f"{asked} GET operations and pages asked without a login")
+    assert asked >= 60 and answered == {}

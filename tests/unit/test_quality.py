@@ -62,14 +62,23 @@ def test_critical_failures_are_named(tmp_path):
     assert any("vote_average" in f and "1 of 3 rows unexpected" in f for f in failures)
 
 
-def test_the_plugin_lists_runs_and_links_each_table_to_its_data_docs(tmp_path, monkeypatch):
+def test_the_plugin_lists_runs_and_links_each_table_to_its_data_docs_to_logged_in_users_only(tmp_path, monkeypatch, airflow_db):
+    from airflow.api_fastapi.app import init_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
     from fastapi.testclient import TestClient
 
     validate_layer(tmp_path, "silver", {"movies": movies()}, "movie_batch", RUN)
     monkeypatch.setenv("DATA_QUALITY_DIR", str(tmp_path))
     from plugins.data_quality import create_app
 
-    client = TestClient(create_app())
+    anonymous = TestClient(create_app())
+    for path in ("/", "/runs/movie_batch/nope", "/docs/index.html"):
+        refused = anonymous.get(path)
+        assert refused.status_code == 401 and "log in to Airflow" in refused.json()["detail"], path
+    auth_manager = init_auth_manager()  # as the API server does at start
+    assert anonymous.get("/", headers={"Authorization": "Bearer not-a-token"}).status_code == 403
+    token = auth_manager.generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
+    client = TestClient(create_app(), cookies={"_token": token})  # the UI's session cookie
     index = client.get("/")
     assert index.status_code == 200 and "scheduled__2026-11-20T04:00:00+00:00" in index.text
     page = client.get("/runs/movie_batch/scheduled__2026-11-20T04%3A00%3A00%2B00%3A00")

@@ -5,6 +5,7 @@ For the demo, the UI tour and the demo check: unpause DAGs, follow runs, create 
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -58,3 +59,40 @@ class AirflowApi:
         quoted = urllib.request.quote(run_id, safe="")
         instances = self(f"/api/v2/dags/{dag_id}/dagRuns/{quoted}/taskInstances?limit=100")["task_instances"]
         return {ti["task_id"]: ti["state"] for ti in instances}
+
+
+# Answer without a login by design: the health probe, the login flow itself, the API's own description.
+PUBLIC_PATHS = (
+    "/api/v2/monitor/health",
+    "/api/v2/version",
+    "/auth/",
+    "/api/v2/auth/",
+    "/openapi.json",
+    "/api/v2/openapi.json",
+    "/docs",
+    "/redoc",
+)
+
+
+def open_without_login(settings: StackSettings) -> tuple[dict[str, int], int]:
+    """Every GET of Airflow's REST API and of the UI's API (from the API server's OpenAPI document) and of the
+    plugin views, asked without credentials: the ones that answered anything but 401/403 (the public ones above
+    aside; a 422 for a missing required parameter reveals nothing either), with their status; and how many were asked."""
+    base = f"http://{settings.host}:{settings.ports['airflow']}"
+    # the REST API and the UI's own API, both in the API server's OpenAPI document
+    with urllib.request.urlopen(f"{base}/openapi.json", timeout=30) as response:  # noqa: S310 - the local stack
+        document = json.loads(response.read())
+    # path parameters get a placeholder: a route behind the login refuses before it looks anything up
+    paths = [re.sub(r"\{[^}]+\}", "x", path) for path, operations in document["paths"].items() if "get" in operations]
+    paths += ["/data-quality/", "/data-quality/runs/movie_batch/any", "/data-quality/docs/index.html"]
+    open_paths = {}
+    paths = [path for path in paths if not path.startswith(PUBLIC_PATHS)]
+    for path in paths:
+        try:
+            with urllib.request.urlopen(base + path, timeout=30) as response:  # noqa: S310 - the local stack
+                status = response.status
+        except urllib.error.HTTPError as error:
+            status = error.code
+        if status not in (401, 403, 422):
+            open_paths[path] = status
+    return open_paths, len(paths)
