@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 LOCAL := .local
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup setup-system check-java lint format test test-unit test-dags test-integration demo demo-down demo-check screenshots bench ui-tour lock clean stack-up stack-down stack-status
+.PHONY: help setup setup-system check-java lint format test test-unit test-dags test-integration chaos audit demo demo-down demo-check screenshots bench ui-tour lock clean stack-up stack-down stack-status
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -39,7 +39,7 @@ format: $(STAMP) ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: setup ## every test tier: unit, DAG integrity, integration (starts what it needs)
+test: setup ## every test tier: unit, DAG integrity, integration and chaos (starts what it needs)
 	$(BIN)/pytest -q -ra tests
 
 test-unit: setup
@@ -50,6 +50,13 @@ test-dags: setup
 
 test-integration: setup
 	$(BIN)/pytest -q -ra tests/integration
+
+chaos: setup ## faults under load (kill -9, broker restart, Cassandra/MongoDB down, TMDB 5xx, malformed records): lost, double counted, API errors, recovery
+	$(BIN)/pytest -q -ra tests/chaos
+
+audit: setup ## pip-audit of the pinned requirements (needs PyPI's or OSV's vulnerability data; see docs/security.md)
+	@$(BIN)/python -c 'import pip_audit' 2>/dev/null || $(BIN)/uv pip install --python $(BIN)/python --quiet pip-audit==2.10.1
+	$(BIN)/pip-audit --requirement requirements.txt --no-deps --disable-pip --progress-spinner off
 
 demo: setup ## the whole system run by Airflow: stack, TMDB simulator, DAGs unpaused, first batch, speed jobs, export, API, monitoring; prints the URLs
 	$(BIN)/python -m movie_pipeline.demo up
@@ -70,13 +77,14 @@ screenshots: setup ## of a running demo: Airflow grid and asset graph, data qual
 demo-check: setup ## of a running demo: every printed URL and the sample API calls answer, every Grafana query has data
 	$(BIN)/python scripts/check_demo.py
 
-bench: setup ## ingestion, batch and speed layer, API under load (wrk), local stack start/memory -> bench/results/latest.json
+bench: setup ## ingestion, batch and speed layer, API under load (wrk), stack start/memory, Airflow parse/start delay -> bench/results/latest.json + latest.md
 	@command -v wrk >/dev/null || { [ "$$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; } || { echo "install wrk: sudo apt-get install -y wrk"; exit 1; }
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/batch_bench.py
 	$(BIN)/python bench/stream_bench.py
 	$(BIN)/python bench/api_bench.py
 	$(BIN)/python bench/stack_bench.py
+	$(BIN)/python bench/report.py
 
 stack-up: setup ## start the local stack (PostgreSQL, Airflow, Redis, Kafka, MongoDB protocol)
 	$(BIN)/movie-pipeline stack up
