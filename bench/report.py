@@ -91,7 +91,7 @@ def chaos_rows() -> list[str]:
     rows = json.loads(CHAOS.read_text())
     columns = ("fault", "fault_s", "events_produced", "events_lost", "double_counts", "api_requests", "api_error_rate", "recovery_s")
     written = datetime.fromtimestamp(CHAOS.stat().st_mtime, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [f"From `make chaos`, {written} (targets: 0 events lost, 0 double counts).", "", "| " + " | ".join(columns) + " |",
+    lines = [f"From the chaos suite (`make chaos`, also part of `make test`), {written} (targets: 0 events lost, 0 double counts).", "", "| " + " | ".join(columns) + " |",
              "|" + "---|" * len(columns)]  # fmt: skip
     lines += ["| " + " | ".join(str(row[c]) for c in columns) + " |" for row in rows]
     return lines

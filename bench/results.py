@@ -60,10 +60,11 @@ TARGETS: dict[str, tuple[str | None, float | None, str]] = {
     "api_uncached_rps": (None, None, "API requests/s with the cache off"),
     "api_uncached_p99_ms": ("<=", 100, "API p99 latency with the cache off, ms"),
     "dag_parse_max_s": ("<", 1.0, "slowest DAG file's parse time in the dag-processor (its dag_processing.last_duration)"),
-    "airflow_task_start_delay_s": (
-        "<=",
-        5.0,
-        "task scheduled -> running, s: p95 of the scheduler's task.scheduled_duration + p95 of task.queued_duration",
+    "airflow_task_start_delay_s": ("<=", 5.0, "worst scheduled run's dagrun.first_task_start_delay: run queued -> first task running, s"),
+    "airflow_task_scheduled_p95_s": (
+        None,
+        None,
+        "p95 of the scheduler's dag.<dag>.<task>.scheduled_duration: task schedulable -> queued, s",
     ),
     "stack_start_s": ("<", 120, "local stack cold start (jars cached), seconds"),
     "stack_rss_mb": ("<", 8000, "local stack idle resident memory, all services, MiB"),

@@ -10,9 +10,10 @@ bench/results/latest.json:
     stack_rss_mb                sum of the services' RSS when idle, MiB (target < 8000)
     dag_parse_max_s             the slowest DAG file's parse time, from the dag-processor's
                                 dag_processing.last_duration (target < 1)
-    airflow_task_start_delay_s  scheduled -> running of the runs' task instances: the p95 of the
-                                scheduler's task.scheduled_duration plus the p95 of its
-                                task.queued_duration (an upper bound of the p95 of their sum; target <= 5)
+    airflow_task_start_delay_s  the worst dagrun.first_task_start_delay of the scheduled runs: from a run being
+                                queued until its first task runs (target <= 5)
+    airflow_task_scheduled_p95_s  p95 over the runs' task instances of dag.<dag>.<task>.scheduled_duration:
+                                from a task being schedulable until the scheduler queues it
 """
 
 from __future__ import annotations
@@ -94,16 +95,20 @@ def airflow_figures(settings: StackSettings, statsd: StatsdListener) -> dict[str
               for name, values in statsd.matching("").items() if name.startswith("dag_processing.last_duration")}  # fmt: skip
     for name, seconds in sorted(parses.items()):
         print(f"  parse {name:<40} {seconds:.3f} s")
-    # the task durations: bare names only (the legacy twins would count each task instance twice)
-    scheduled = [ms / 1000 for ms in statsd.timings.get("task.scheduled_duration", [])]
-    queued = [ms / 1000 for ms in statsd.timings.get("task.queued_duration", [])]
-    if not parses or not scheduled or not queued:
+    # timedeltas, so in ms; first_task_start_delay comes from scheduled runs only (the unpaused DAG's own),
+    # scheduled_duration under the legacy per-task names (dag.<dag>.<task>.scheduled_duration)
+    start_delays = [ms / 1000 for ms in statsd.timings.get("dagrun.first_task_start_delay", [])]
+    scheduled = [ms / 1000 for values in statsd.matching(".scheduled_duration").values() for ms in values]
+    if not parses or not start_delays or not scheduled:
         raise SystemExit(f"no Airflow timings received over StatsD on port {statsd.port}: {sorted(statsd.timings)[:30]}")
-    for name, values in (("scheduled -> queued", scheduled), ("queued -> running", queued)):
-        print(
-            f"  {name}: {len(values)} task instances, median {statistics.median(values):.2f} s, p95 {p95(values):.2f} s, max {max(values):.2f} s"
-        )
-    return {"dag_parse_max_s": round(max(parses.values()), 3), "airflow_task_start_delay_s": round(p95(scheduled) + p95(queued), 2)}
+    print(f"  runs queued -> first task running: {', '.join(f'{d:.2f}' for d in start_delays)} s")
+    print(f"  tasks scheduled -> queued: {len(scheduled)} task instances, median {statistics.median(scheduled):.2f} s, "
+          f"p95 {p95(scheduled):.2f} s, max {max(scheduled):.2f} s")  # fmt: skip
+    return {
+        "dag_parse_max_s": round(max(parses.values()), 3),
+        "airflow_task_start_delay_s": round(max(start_delays), 2),
+        "airflow_task_scheduled_p95_s": round(p95(scheduled), 2),
+    }
 
 
 def p95(values: list[float]) -> float:
