@@ -16,6 +16,7 @@ import re
 import subprocess
 from datetime import UTC, datetime
 from importlib import metadata
+from pathlib import Path
 
 from results import MEASURED, RESULTS, RESULTS_DIR, TARGETS, target_text, verdict
 
@@ -49,8 +50,9 @@ def _command_version(command: list[str], pattern: str) -> str:
 
 
 def machine() -> list[tuple[str, str]]:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.processor())
-    memory_kib = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal"))
+    cpuinfo, meminfo = Path("/proc/cpuinfo").read_text().splitlines(), Path("/proc/meminfo").read_text().splitlines()
+    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), platform.processor())
+    memory_kib = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal"))
     return [
         ("CPU", f"{cpu}, {os.cpu_count()} cores"),
         ("memory", f"{memory_kib / 1024 / 1024:.1f} GiB"),

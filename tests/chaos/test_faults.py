@@ -25,6 +25,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -139,9 +140,12 @@ class System:
         assert run.state == "success", sorted(task_states(run))
         return task_states(run)
 
-    def export(self) -> str:
+    def next_version(self) -> str:
         self.exports += 1
-        version = f"v{self.exports}"
+        return f"v{self.exports}"
+
+    def export(self) -> str:
+        version = self.next_version()
         export.export(self.lake, self.speed, self.db, version, now=self.sim_now(), emit=lambda _: None)
         return version
 
@@ -156,7 +160,7 @@ class System:
             "API_RATE_LIMIT": "1000000",
         }
         log = (self.runner.jobs_dir / "api.log").open("ab")
-        cli = str(REPO / ".venv" / "bin" / "movie-pipeline") if (REPO / ".venv").exists() else "movie-pipeline"
+        cli = str(Path(sys.executable).with_name("movie-pipeline"))  # as the job runner finds it
         self.api = subprocess.Popen([cli, "serve", "--port", str(API_PORT)], env=env, stdout=log, stderr=subprocess.STDOUT)
         wait_for(lambda: tcp_open(self.stack.host, API_PORT), 60, "the API to listen")
         self.load = ApiLoad(f"http://{self.stack.host}:{API_PORT}", key).start()
@@ -174,7 +178,7 @@ class System:
     def catch_up(self, what: str, timeout: float = 240) -> None:
         """Until the streaming job is alive and has written every event that is in Kafka now."""
         checkpoint = f"{self.settings.checkpoint_uri}/{SPEED_VIEWS}"
-        target = self.end_offsets((METRIC.topic, REVIEW.topic))
+        target = [(topic, partition, high) for topic, partition, _, high in self.watermarks((METRIC.topic, REVIEW.topic))]
 
         def written() -> bool:
             done = checkpoint_offsets(checkpoint, "commits")
@@ -182,15 +186,15 @@ class System:
 
         wait_for(written, timeout, what, lambda: self.runner.log_tail(SPEED_VIEWS))
 
-    def end_offsets(self, topics) -> list[tuple[str, int, int]]:
+    def watermarks(self, topics) -> list[tuple[str, int, int, int]]:
+        """(topic, partition, low, high) of every partition of the topics."""
         consumer = Consumer({"bootstrap.servers": self.speed.kafka_bootstrap_servers, "group.id": "chaos-offsets"})
         try:
-            ends = []
+            marks = []
             for topic in topics:
-                partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-                for partition in sorted(partitions):
-                    ends.append((topic, partition, consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1]))
-            return ends
+                for partition in sorted(consumer.list_topics(topic, timeout=10).topics[topic].partitions):
+                    marks.append((topic, partition, *consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)))
+            return marks
         finally:
             consumer.close()
 
@@ -207,8 +211,7 @@ class System:
         )
         records, malformed = [], 0
         try:
-            for topic, partition, high in self.end_offsets([event_type.topic]):
-                low = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[0]
+            for topic, partition, low, high in self.watermarks([event_type.topic]):
                 consumer.assign([TopicPartition(topic, partition, low)])
                 position = low
                 while position < high:
@@ -224,15 +227,7 @@ class System:
         return records, malformed
 
     def dead_letters(self) -> int:
-        return sum(high - low for low, high in self._watermarks(DEAD_LETTER_TOPIC))
-
-    def _watermarks(self, topic: str) -> list[tuple[int, int]]:
-        consumer = Consumer({"bootstrap.servers": self.speed.kafka_bootstrap_servers, "group.id": "chaos-offsets"})
-        try:
-            partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-            return [consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in sorted(partitions)]
-        finally:
-            consumer.close()
+        return sum(high - low for _, _, low, high in self.watermarks([DEAD_LETTER_TOPIC]))
 
     # ---- the checks after a fault -------------------------------------------------------
     def settle_and_check(self) -> dict[str, int]:
@@ -277,8 +272,7 @@ class System:
     def check_export(self) -> None:
         """An export now publishes, completely, what an export of the same inputs into a fresh database does."""
         now = self.sim_now()
-        self.exports += 1
-        version = f"v{self.exports}"
+        version = self.next_version()
         export.export(self.lake, self.speed, self.db, version, now=now, emit=lambda _: None)
         reference = self.mongo[f"chaos_reference_{self.exports}"]
         export.export(self.lake, self.speed, reference, "reference", now=now, emit=lambda _: None)
@@ -423,8 +417,7 @@ def test_mongodb_stopped_during_an_export_leaves_the_previous_version_and_the_re
             manager.down(system.stack, ["mongo"], emit=lambda _: None)
 
     phase = system.phase("mongodb stopped during an export")
-    system.exports += 1
-    version = f"v{system.exports}"
+    version = system.next_version()
     with pytest.raises(pymongo.errors.PyMongoError):
         export.export(system.lake, system.speed, system.db, version, now=system.sim_now(), emit=stop_mongo_after_movies)
     time.sleep(15)  # readers meanwhile: the API answers what it has cached
