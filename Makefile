@@ -77,10 +77,11 @@ screenshots: setup ## of a running demo: Airflow grid and asset graph, data qual
 demo-check: setup ## of a running demo: every printed URL and the sample API calls answer, every Grafana query has data
 	$(BIN)/python scripts/check_demo.py
 
-bench: setup ## ingestion, batch and speed layer, API under load (wrk), stack start/memory, Airflow parse/start delay -> bench/results/latest.json + latest.md
+bench: setup ## every benchmark (about 3 h on 2 cores, 1.5 h of it the 1M-movie batch) -> bench/results/latest.json + latest.md
 	@command -v wrk >/dev/null || { [ "$$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; } || { echo "install wrk: sudo apt-get install -y wrk"; exit 1; }
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/batch_bench.py
+	$(BIN)/python bench/batch_bench.py --sizes 1000000 --bronze-fill --full-only
 	$(BIN)/python bench/stream_bench.py
 	$(BIN)/python bench/api_bench.py
 	$(BIN)/python bench/stack_bench.py
