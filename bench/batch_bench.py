@@ -31,7 +31,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import psutil
-from bronze_fill import fill
+from bronze_fill import fill, log
 from ingest_bench import API_KEY, free_port
 from results import record
 
@@ -42,10 +42,6 @@ from movie_pipeline.lake import Lake
 
 FIRST = Interval.parse("2026-11-20T04:00:00Z", "2026-11-20T08:00:00Z")
 SECOND = Interval.parse("2026-11-20T08:00:00Z", "2026-11-20T12:00:00Z")
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def ingest_interval(movies: int, interval: Interval, lake_uri: str) -> None:

@@ -27,7 +27,7 @@ from movie_pipeline.bronze import BronzeBatch
 from movie_pipeline.ingest import DISCOVER_FROM
 from movie_pipeline.intervals import Interval
 from movie_pipeline.lake import Lake
-from movie_pipeline.tmdb.client import DETAIL_APPENDS, MAX_PAGE
+from movie_pipeline.tmdb.client import DETAIL_APPENDS, MAX_PAGE, TmdbResponse
 from movie_pipeline.tmdb.simulator.catalogue import Catalogue
 from movie_pipeline.tmdb.simulator.server import TmdbSimulator
 
@@ -43,8 +43,9 @@ def log(message: str) -> None:
 
 
 def _envelope(endpoint: str, params: dict, payload: dict) -> dict:
+    """The client's bronze envelope of a 200 answer fetched now."""
     fetched_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return {"fetched_at": fetched_at, "endpoint": endpoint, "params": params, "status": 200, "payload": payload}
+    return TmdbResponse(endpoint, params, 200, payload, fetched_at).envelope()
 
 
 def _start_worker(movies: int, now: float) -> None:
