@@ -39,8 +39,9 @@ format: $(STAMP) ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: setup ## every test tier: unit, DAG integrity, integration and chaos (starts what it needs)
+test: setup ## every test tier: unit, DAG integrity, integration and chaos (starts what it needs), then a demo run checked (URLs, logins, no secret in its logs)
 	$(BIN)/pytest -q -ra tests
+	$(BIN)/python scripts/check_demo.py --run
 
 test-unit: setup
 	$(BIN)/pytest -q tests/unit
@@ -74,7 +75,7 @@ screenshots: setup ## of a running demo: Airflow grid and asset graph, data qual
 	@$(BIN)/python -c 'import playwright' 2>/dev/null || $(BIN)/uv pip install --python $(BIN)/python --quiet playwright==1.65.2
 	$(BIN)/python scripts/screenshots.py
 
-demo-check: setup ## of a running demo: every printed URL and the sample API calls answer, every Grafana query has data
+demo-check: setup ## of a running demo: every printed URL and the sample API calls answer, every Grafana query has data, no Airflow page without a login, no secret in any log
 	$(BIN)/python scripts/check_demo.py
 
 bench: setup ## every benchmark (hours on 2 cores: the 1M-movie batch alone takes over 1.5 h) -> bench/results/latest.json + latest.md

@@ -2,9 +2,11 @@
 query of the Grafana dashboards returns data from the running Prometheus, no Airflow page or API
 answers without a login, and no log of the demo holds the TMDB key or the demo's API key.
 
-    .venv/bin/python scripts/check_demo.py [--wait 300]
+    .venv/bin/python scripts/check_demo.py [--wait 300] [--run]
 
-Exit status 0 when all hold; otherwise each failure is printed. Rates need two scrapes (15 s apart)
+With ``--run`` (the last step of ``make test``) it brings the demo up first and down afterwards,
+unless the demo was running already: then it is checked and left running. Exit status 0 when all
+hold; otherwise each failure is printed. Rates need two scrapes (15 s apart)
 of a counter that moved: the script makes its API requests first and retries the dashboard queries
 for up to --wait seconds.
 """
@@ -18,12 +20,16 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
+from movie_pipeline import demo
 from movie_pipeline.config import PROJECT_ROOT
 from movie_pipeline.demo import API_KEY_FILE
-from movie_pipeline.secrets_scan import find_secrets
+from movie_pipeline.secrets_scan import find_secrets, log_files
+from movie_pipeline.speed.runner import DEFAULT_JOBS_DIR, JOBS, LocalProcessRunner
 from movie_pipeline.stack.airflow_api import AirflowApi, open_without_login
-from movie_pipeline.stack.services import StackSettings
+from movie_pipeline.stack.process import tcp_open
+from movie_pipeline.stack.services import StackSettings, all_services
 from movie_pipeline.stack.services.monitoring import dashboard_queries, query
 from movie_pipeline.stack.services.serving import DEMO_TMDB_KEY
 
@@ -86,7 +92,20 @@ def check_security(settings: StackSettings, key: str) -> list[str]:
     tmdb_key = os.environ.get("TMDB_API_KEY") or os.environ.get("TMDB_READ_TOKEN") or DEMO_TMDB_KEY
     leaks, searched = find_secrets([PROJECT_ROOT / ".local"], {"TMDB key": tmdb_key, "demo API key": key})
     print(f"  {searched} log files searched for the TMDB key and the demo API key: {len(leaks)} found")
-    return failures + [f"secret in a log: {leak}" for leak in leaks]
+    searched_files = set(log_files([PROJECT_ROOT / ".local"]))
+    unsearched = [path for path in demo_logs(settings) if path not in searched_files]
+    failures += [f"secret in a log: {leak}" for leak in leaks]
+    return failures + [f"a log the demo must have written was not searched: {path.relative_to(PROJECT_ROOT)}" for path in unsearched]
+
+
+def demo_logs(settings: StackSettings) -> list[Path]:
+    """The logs a demo run must have written, so that a search finding nothing had them to search: every running
+    service's, the speed jobs' and the task logs of each DAG (a directory when a DAG has none)."""
+    services = [service.log_file for service in all_services(settings) if service.is_ready()]
+    jobs = [LocalProcessRunner(DEFAULT_JOBS_DIR).log_file(job) for job in JOBS]
+    task_logs = settings.state_dir / "airflow" / "logs"
+    dags = [task_logs / f"dag_id={dag_id}" for dag_id in demo.DAGS]
+    return services + jobs + [min(dag.rglob("*.log"), default=dag) for dag in dags]
 
 
 def check_dashboards(settings: StackSettings, wait_s: float) -> list[str]:
@@ -103,11 +122,7 @@ def check_dashboards(settings: StackSettings, wait_s: float) -> list[str]:
     return [f"no data for {title}: {promql}" for title, promql in pending]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description="check a running `make demo`")
-    parser.add_argument("--wait", type=float, default=300, help="seconds to wait for the dashboard queries to return data")
-    args = parser.parse_args()
-    settings = StackSettings.from_env()
+def check(settings: StackSettings, wait_s: float) -> int:
     if not API_KEY_FILE.exists():
         print(f"no demo API key at {API_KEY_FILE}: run `make demo` first", file=sys.stderr)
         return 1
@@ -116,11 +131,33 @@ def main() -> int:
     print("Security:")
     failures += check_security(settings, API_KEY_FILE.read_text().strip())
     print("Grafana dashboard queries against Prometheus:")
-    failures += check_dashboards(settings, args.wait)
+    failures += check_dashboards(settings, wait_s)
     for failure in failures:
         print(f"FAILED: {failure}", file=sys.stderr)
     print("demo check: " + ("all answered" if not failures else f"{len(failures)} failure(s)"))
     return 1 if failures else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="check a running `make demo`")
+    parser.add_argument("--wait", type=float, default=300, help="seconds to wait for the dashboard queries to return data")
+    parser.add_argument("--run", action="store_true", help="bring the demo up first and down afterwards (unless it was running)")
+    args = parser.parse_args()
+    settings = StackSettings.from_env()
+    if not args.run:
+        return check(settings, args.wait)
+    was_running = tcp_open(settings.host, settings.ports["airflow"])
+    started = time.monotonic()
+    try:
+        if demo.main(["up"]) != 0:
+            return 1
+        print(f"demo up after {time.monotonic() - started:.0f} s; checking it", flush=True)
+        return check(settings, args.wait)
+    finally:
+        if was_running:
+            print("the demo was running before this check: left running (make demo-down stops it)")
+        else:
+            demo.main(["down"])
 
 
 if __name__ == "__main__":

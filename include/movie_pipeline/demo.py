@@ -35,6 +35,7 @@ from movie_pipeline.stack.services.superset import Superset
 DEMO_DIR = PROJECT_ROOT / ".local" / "demo"
 API_KEY_FILE = DEMO_DIR / "api-key"
 BATCH, SUPERVISOR, EXPORT = "movie_batch", "movie_speed_supervisor", "movie_serving_export"
+DAGS = (BATCH, SUPERVISOR, EXPORT)
 # the stack without HDFS (the demo's lake is local files), and the demo's own services
 DEMO_SERVICES = ["kafka", "airflow", "api", "statsd-exporter", "prometheus", "superset"]
 TERMINAL = {"success", "failed"}
@@ -132,7 +133,7 @@ def up(settings: StackSettings) -> None:
 
     step("2/5 Airflow: the speed supervisor and the batch DAG unpaused")
     airflow = AirflowApi(settings)
-    airflow.wait_for_dags([BATCH, SUPERVISOR, EXPORT])
+    airflow.wait_for_dags(list(DAGS))
     for dag_id in (SUPERVISOR, BATCH):
         airflow.unpause(dag_id)
         print(f"  {dag_id}: unpaused", flush=True)
