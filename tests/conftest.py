@@ -75,10 +75,11 @@ def airflow_db():
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
 
-def own_stack(name: str, ports: dict[str, int], kafka_brokers: int = 1):
+def own_stack(name: str, ports: dict[str, int], kafka_brokers: int = 1, services: list[str] | None = None):
     """Start stack services on their own ports and state directory (``.local/<name>``); yield their settings; stop them.
 
-    For module fixtures of tests that must not meet the developer's stack or another test's."""
+    For module fixtures of tests that must not meet the developer's stack or another test's. The services started are
+    those named by the ports unless ``services`` names them."""
     import shutil
 
     from movie_pipeline.stack import manager
@@ -89,7 +90,7 @@ def own_stack(name: str, ports: dict[str, int], kafka_brokers: int = 1):
     env = {"STACK_STATE_DIR": str(state_dir), **{f"STACK_{n.upper()}_PORT": str(p) for n, p in ports.items()}}
     stack = StackSettings.from_env(env, kafka_brokers=kafka_brokers)
     try:
-        manager.up(stack, list(ports))
+        manager.up(stack, services or list(ports))
         yield stack
     finally:
-        manager.down(stack, list(ports))
+        manager.down(stack, services or list(ports))

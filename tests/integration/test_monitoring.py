@@ -1,14 +1,18 @@
-"""The monitoring as code: the alert rules pass their promtool tests, and a real Prometheus (the stack's,
-from the Debian package) loads the configuration and accepts every dashboard query and alert expression."""
+"""The monitoring as code: the alert rules pass their promtool tests, a real Prometheus (the stack's, from the
+Debian package) loads the configuration and accepts every dashboard query and alert expression, and the
+statsd_exporter's mapping turns Airflow's StatsD lines into metrics in the units their names say."""
 
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import time
+import urllib.request
 
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from movie_pipeline.stack.services.monitoring import PROMETHEUS_CONFIG, dashboard_queries, query
 from tests.conftest import own_stack
@@ -21,6 +25,11 @@ RULES = PROMETHEUS_CONFIG.parent / "alerts.yml"
 @pytest.fixture(scope="module")
 def prometheus():
     yield from own_stack("test-monitoring-stack", PORTS)
+
+
+@pytest.fixture(scope="module")
+def statsd_exporter():
+    yield from own_stack("test-statsd-stack", {"statsd_exporter": 19102, "statsd": 19125}, services=["statsd-exporter"])
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess:
@@ -70,3 +79,31 @@ def prometheus_api(settings, endpoint: str) -> dict:
 
     with urllib.request.urlopen(f"http://{settings.host}:{settings.ports['prometheus']}/api/v1/{endpoint}", timeout=10) as response:
         return json.load(response)["data"]
+
+
+def test_the_statsd_mapping_gives_airflows_timings_in_seconds(statsd_exporter):
+    """Airflow sends its timedeltas in milliseconds but a DAG file's parse time in seconds, both as ``|ms`` timers
+    (its statsd client sends a float as it is): 1.5 s of schedule delay and a 0.25 s parse must both read as seconds."""
+    lines = {
+        "airflow.dagrun.schedule_delay.movie_batch:1500|ms": ("airflow_dagrun_schedule_delay_seconds", {"dag_id": "movie_batch"}),
+        "airflow.dag_processing.last_duration.dags-folder.movie_batch:0.25|ms": (
+            "airflow_dag_processing_last_duration_seconds", {"bundle": "dags-folder", "file": "movie_batch"},
+        ),
+    }  # fmt: skip
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        for line in lines:
+            udp.sendto(line.encode(), (statsd_exporter.host, statsd_exporter.ports["statsd"]))
+    metrics_url = f"http://{statsd_exporter.host}:{statsd_exporter.ports['statsd_exporter']}/metrics"
+    deadline = time.monotonic() + 30
+    while True:
+        with urllib.request.urlopen(metrics_url, timeout=10) as response:
+            samples = {
+                (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+                for family in text_string_to_metric_families(response.read().decode())
+                for sample in family.samples
+            }
+        sums = {name: samples.get((f"{name}_sum", tuple(sorted(labels.items())))) for name, labels in lines.values()}
+        if None not in sums.values() or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)  # the exporter flushes received lines in batches
+    assert sums == {"airflow_dagrun_schedule_delay_seconds": 1.5, "airflow_dag_processing_last_duration_seconds": 0.25}
