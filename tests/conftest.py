@@ -6,6 +6,7 @@ test module imports it.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -44,6 +45,15 @@ def start_simulator():
     yield start
     for simulator in running:
         simulator.stop()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Close what in-process tests left open before the interpreter shuts down: the Cassandra driver's scheduler
+    thread raises into a shutting-down interpreter, and py4j's connections log from ``__del__`` into the streams
+    pytest has closed."""
+    if (speed_cassandra := sys.modules.get("movie_pipeline.speed.cassandra")) is not None:
+        speed_cassandra.close_shared_sessions()
+    logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="session")

@@ -109,6 +109,12 @@ def shared_session(speed: SpeedSettings):
     return _SESSIONS[speed]
 
 
+def close_shared_sessions() -> None:
+    """Shut down the shared sessions' clusters (a process that wrote in-process, as the tests do, before it exits)."""
+    while _SESSIONS:
+        _SESSIONS.popitem()[1].cluster.shutdown()
+
+
 def _insert(keyspace: str, table: str, columns: Iterable[str]) -> str:
     columns = (*columns, "written_at")
     return f"INSERT INTO {keyspace}.{table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
