@@ -266,9 +266,13 @@ def test_airflow_is_healthy_lists_the_dags_and_keeps_runs_across_a_database_kill
     run = airflow_api(stack, "/api/v2/dags/movie_batch/dagRuns", "POST", {"logical_date": None, "dag_run_id": "stack-test-run"})
     assert run["dag_run_id"] == "stack-test-run"
 
+    airflow_pids = {row["name"]: row["pid"] for row in manager.status(stack) if row["name"].startswith("airflow-")}
     kill_hard(stack, "postgres")
     manager.up(stack, emit=lambda line: None)
     assert set(ready(stack).values()) == {"ready"}
+    # restarted with their database: found "ready" on their way out, they exited seconds after the up
+    restarted = {row["name"]: row["pid"] for row in manager.status(stack) if row["name"] in airflow_pids}
+    assert all(restarted[name] != pid for name, pid in airflow_pids.items()), (airflow_pids, restarted)
     runs = airflow_api(stack, "/api/v2/dags/movie_batch/dagRuns")["dag_runs"]
     assert "stack-test-run" in {r["dag_run_id"] for r in runs}
 

@@ -2,7 +2,8 @@
 
 Services start in waves (a service waits for the ones it depends on) and, within a wave, side by
 side; each wave is awaited with the services' readiness checks. ``up`` and ``down`` are
-idempotent: a ready service is left alone, a stopped one is skipped.
+idempotent: a ready service is left alone (unless ``up`` has just started one it depends on), a
+stopped one is skipped.
 """
 
 from __future__ import annotations
@@ -58,15 +59,24 @@ def _waves(services: list[Service]) -> list[list[Service]]:
 def up(settings: StackSettings, names: list[str] | None = None, emit: Callable[[str], None] = print) -> float:
     """Start the services (and what they depend on); return the seconds it took."""
     started = time.monotonic()
+    started_now: set[str] = set()
     for wave in _waves(select(settings, names, with_dependencies=True)):
         starting: list[Service] = []
         for service in wave:
             process = owned_process(service.pid_file)
-            if process is not None and service.is_ready():
+            if process is not None and started_now & set(service.depends_on):
+                # it still holds connections to the dependency's old process: Airflow's components exit on them,
+                # some only seconds after this up would have found them ready
+                emit(f"{service.name:<22} restarting: {', '.join(sorted(started_now & set(service.depends_on)))} started again")
+                terminate(process, service.stop_signal)
+                service.pid_file.unlink(missing_ok=True)
+                process = None
+            elif process is not None and service.is_ready():
                 emit(f"{service.name:<22} ready (already running, pid {process.pid})")
                 continue
             if process is None:
                 _start(service, emit)
+                started_now.add(service.name)
             starting.append(service)
         _await_ready(starting, emit)
     elapsed = time.monotonic() - started
