@@ -24,7 +24,6 @@ from pathlib import Path
 
 from movie_pipeline import demo
 from movie_pipeline.config import PROJECT_ROOT
-from movie_pipeline.demo import API_KEY_FILE
 from movie_pipeline.secrets_scan import find_secrets, log_files
 from movie_pipeline.speed.runner import DEFAULT_JOBS_DIR, JOBS, LocalProcessRunner
 from movie_pipeline.stack.airflow_api import AirflowApi, open_without_login
@@ -90,10 +89,10 @@ def check_security(settings: StackSettings, key: str) -> list[str]:
     failures = [f"Airflow {path} answered {status} without a login" for path, status in answered.items()]
     print(f"  Airflow without a login: {asked} GET operations and pages asked, {len(answered)} answered")
     tmdb_key = os.environ.get("TMDB_API_KEY") or os.environ.get("TMDB_READ_TOKEN") or DEMO_TMDB_KEY
-    leaks, searched = find_secrets([PROJECT_ROOT / ".local"], {"TMDB key": tmdb_key, "demo API key": key})
+    files = list(log_files([PROJECT_ROOT / ".local"]))
+    leaks, searched = find_secrets(files, {"TMDB key": tmdb_key, "demo API key": key})
     print(f"  {searched} log files searched for the TMDB key and the demo API key: {len(leaks)} found")
-    searched_files = set(log_files([PROJECT_ROOT / ".local"]))
-    unsearched = [path for path in demo_logs(settings) if path not in searched_files]
+    unsearched = sorted(set(demo_logs(settings)) - set(files))
     failures += [f"secret in a log: {leak}" for leak in leaks]
     return failures + [f"a log the demo must have written was not searched: {path.relative_to(PROJECT_ROOT)}" for path in unsearched]
 
@@ -123,13 +122,13 @@ def check_dashboards(settings: StackSettings, wait_s: float) -> list[str]:
 
 
 def check(settings: StackSettings, wait_s: float) -> int:
-    if not API_KEY_FILE.exists():
-        print(f"no demo API key at {API_KEY_FILE}: run `make demo` first", file=sys.stderr)
+    if not demo.API_KEY_FILE.exists():
+        print(f"no demo API key at {demo.API_KEY_FILE}: run `make demo` first", file=sys.stderr)
         return 1
     print("URLs and the sample API calls:")
-    failures = check_urls(settings, API_KEY_FILE.read_text().strip())
+    failures = check_urls(settings, demo.API_KEY_FILE.read_text().strip())
     print("Security:")
-    failures += check_security(settings, API_KEY_FILE.read_text().strip())
+    failures += check_security(settings, demo.API_KEY_FILE.read_text().strip())
     print("Grafana dashboard queries against Prometheus:")
     failures += check_dashboards(settings, wait_s)
     for failure in failures:

@@ -64,10 +64,11 @@ def up(settings: StackSettings, names: list[str] | None = None, emit: Callable[[
         starting: list[Service] = []
         for service in wave:
             process = owned_process(service.pid_file)
-            if process is not None and started_now & set(service.depends_on):
+            restarted_dependencies = sorted(started_now.intersection(service.depends_on))
+            if process is not None and restarted_dependencies:
                 # it still holds connections to the dependency's old process: Airflow's components exit on them,
                 # some only seconds after this up would have found them ready
-                emit(f"{service.name:<22} restarting: {', '.join(sorted(started_now & set(service.depends_on)))} started again")
+                emit(f"{service.name:<22} restarting: {', '.join(restarted_dependencies)} started again")
                 terminate(process, service.stop_signal)
                 service.pid_file.unlink(missing_ok=True)
                 process = None
