@@ -12,17 +12,18 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-setup: $(STAMP) check-java setup-system ## .venv with the pinned dependencies, Debian packages of the stack (idempotent)
+# the Debian packages first (they bring the JDK that check-java then finds), then the venv
+setup: setup-system $(STAMP) check-java ## Debian packages of the stack, .venv with the pinned dependencies (idempotent)
 
-setup-system: ## install the local stack's Debian packages when missing (PostgreSQL, Redis, Maven)
+setup-system: ## install the local stack's Debian packages when missing (JDK, PostgreSQL, Redis, Maven, Prometheus)
 	@scripts/ensure-debian-packages.sh
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml harness/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required, found " + sys.version.split()[0])'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@test -x $(BIN)/uv || $(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -r requirements.txt
-	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e .
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -r requirements-dev.txt
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e . -e harness
 	@touch $@
 
 check-java: ## Spark needs Java 17 or newer
@@ -30,10 +31,11 @@ check-java: ## Spark needs Java 17 or newer
 	@v=$$(java -version 2>&1 | awk -F'"' '/version/ {split($$2, p, "."); print (p[1] == "1" ? p[2] : p[1])}'); \
 	  [ "$$v" -ge 17 ] 2>/dev/null || { echo "Java 17+ is required for Spark, found Java $$v: install openjdk-17-jre-headless or set JAVA_HOME"; exit 1; }
 
-lint: $(STAMP) ## ruff format --check and ruff check (AIR3 rules included)
+lint: $(STAMP) ## ruff format --check, ruff check (AIR3 rules included), the import-layer contracts (runtime <- Spark jobs <- harness)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/ruff check --select AIR3 dags/
+	$(BIN)/lint-imports
 
 format: $(STAMP) ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .
@@ -60,10 +62,10 @@ audit: setup ## pip-audit of the pinned requirements (needs PyPI's or OSV's vuln
 	$(BIN)/pip-audit --requirement requirements.txt --no-deps --disable-pip --progress-spinner off
 
 demo: setup ## the whole system run by Airflow: stack, TMDB simulator, DAGs unpaused, first batch, speed jobs, export, API, monitoring; prints the URLs
-	$(BIN)/python -m movie_pipeline.demo up
+	$(BIN)/movie-pipeline demo up
 
 demo-down: ## stop the demo: the speed jobs and every service (data stays in .local)
-	@test -x $(BIN)/python && $(BIN)/python -m movie_pipeline.demo down || true
+	@test -x $(BIN)/movie-pipeline && $(BIN)/movie-pipeline demo down || true
 
 ui-tour: setup ## backfill movie_batch on the stack's Airflow via its REST API, then screenshot the UI into docs/screenshots
 	@command -v chromium >/dev/null || { [ "$$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } || { echo "install Chromium: sudo apt-get install -y chromium"; exit 1; }
@@ -97,8 +99,9 @@ stack-down: ## stop the local stack
 stack-status: ## show the local stack's services
 	@$(BIN)/movie-pipeline stack status
 
-lock: ## recompile requirements.txt from requirements.in
+lock: ## recompile requirements.txt (runtime) and requirements-dev.txt (runtime + tools, same pins) from their .in files
 	$(BIN)/uv pip compile --python-version 3.11 --no-header --no-annotate requirements.in -o requirements.txt
+	$(BIN)/uv pip compile --python-version 3.11 --no-header --no-annotate requirements-dev.in -c requirements.txt -o requirements-dev.txt
 
 clean: ## remove local state (lake, logs, Airflow home); keeps .venv
 	rm -rf $(LOCAL)

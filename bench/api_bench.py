@@ -39,13 +39,14 @@ import pyarrow.parquet as pq
 import pymongo
 from results import record
 
-from movie_pipeline.config import PROJECT_ROOT, settings_from_env
+from movie_harness import REPO_ROOT
+from movie_harness.stack import manager
+from movie_harness.stack.services import StackSettings
+from movie_pipeline.config import settings_from_env
 from movie_pipeline.lake import Lake
 from movie_pipeline.merge import cutoff
 from movie_pipeline.serving import export, keys
 from movie_pipeline.speed import cassandra
-from movie_pipeline.stack import manager
-from movie_pipeline.stack.services import StackSettings
 
 PORTS = {"mongo": 14017, "redis": 14379, "cassandra": 14042}
 API_PORT = 14080
@@ -238,7 +239,7 @@ def main() -> int:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install -y wrk (make bench installs it)")
 
-    state_dir = PROJECT_ROOT / ".local" / "bench-api-stack"
+    state_dir = REPO_ROOT / ".local" / "bench-api-stack"
     shutil.rmtree(state_dir, ignore_errors=True)
     stack = StackSettings.from_env({"STACK_STATE_DIR": str(state_dir), **{f"STACK_{n.upper()}_PORT": str(p) for n, p in PORTS.items()}})
     env = {

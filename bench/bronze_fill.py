@@ -23,13 +23,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from multiprocessing import get_context
 
+from movie_harness.tmdb_simulator.catalogue import Catalogue
+from movie_harness.tmdb_simulator.server import TmdbSimulator
 from movie_pipeline.bronze import BronzeBatch
 from movie_pipeline.ingest import DISCOVER_FROM
 from movie_pipeline.intervals import Interval
 from movie_pipeline.lake import Lake
 from movie_pipeline.tmdb.client import DETAIL_APPENDS, MAX_PAGE, TmdbResponse
-from movie_pipeline.tmdb.simulator.catalogue import Catalogue
-from movie_pipeline.tmdb.simulator.server import TmdbSimulator
 
 CHUNK = 500  # movies per task handed to a worker
 APPENDS = ",".join(DETAIL_APPENDS)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from results import MEASURED, RESULTS, RESULTS_DIR, TARGETS, target_text, verdict
 
-from movie_pipeline.stack import jvm
+from movie_harness.stack import jvm
 
 REPORT = RESULTS_DIR / "latest.md"
 CHAOS = RESULTS_DIR / "chaos.json"

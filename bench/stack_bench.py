@@ -29,10 +29,10 @@ from collections import defaultdict
 
 from results import record
 
-from movie_pipeline.config import PROJECT_ROOT
-from movie_pipeline.stack import manager
-from movie_pipeline.stack.airflow_api import AirflowApi
-from movie_pipeline.stack.services import DEFAULT_PORTS, StackSettings
+from movie_harness import REPO_ROOT
+from movie_harness.stack import manager
+from movie_harness.stack.airflow_api import AirflowApi
+from movie_harness.stack.services import DEFAULT_PORTS, StackSettings
 
 PORTS = {
     "postgres": 6532,
@@ -116,7 +116,7 @@ def p95(values: list[float]) -> float:
 
 
 def main() -> None:
-    state_dir = PROJECT_ROOT / ".local" / "bench-stack"
+    state_dir = REPO_ROOT / ".local" / "bench-stack"
     shutil.rmtree(state_dir, ignore_errors=True)
     statsd = StatsdListener()
     os.environ["SPEED_JOBS"] = "unsupervised"  # names no job: the supervisor's runs start nothing

@@ -29,7 +29,10 @@ from pathlib import Path
 from confluent_kafka import Producer
 from results import record
 
-from movie_pipeline.config import PROJECT_ROOT, settings_from_env
+from movie_harness import REPO_ROOT
+from movie_harness.stack import manager
+from movie_harness.stack.services import Kafka, StackSettings
+from movie_pipeline.config import settings_from_env
 from movie_pipeline.schemas.avro import METRIC, REVIEW
 from movie_pipeline.speed import cassandra
 from movie_pipeline.speed.health import kafka_lag, latest_batch
@@ -37,8 +40,6 @@ from movie_pipeline.speed.registry import CheckedInIds
 from movie_pipeline.speed.runner import SPEED_VIEWS, LocalProcessRunner
 from movie_pipeline.speed.topics import ensure_topics
 from movie_pipeline.speed.wire import frame
-from movie_pipeline.stack import manager
-from movie_pipeline.stack.services import Kafka, StackSettings
 
 PORTS = {"kafka": 12092, "cassandra": 12042}
 MOVIES = 2_000
@@ -112,7 +113,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60, help="how long to produce at --rate")
     args = parser.parse_args()
 
-    state_dir = PROJECT_ROOT / ".local" / "bench-speed-stack"
+    state_dir = REPO_ROOT / ".local" / "bench-speed-stack"
     shutil.rmtree(state_dir, ignore_errors=True)
     stack = StackSettings(state_dir=state_dir, ports={**StackSettings().ports, **PORTS})
     work = Path(tempfile.mkdtemp(prefix="stream-bench-"))
@@ -127,7 +128,7 @@ def main() -> None:
     }
     settings = settings_from_env(env)
     checkpoint = f"{settings.checkpoint_uri}/{SPEED_VIEWS}"
-    runner = LocalProcessRunner(work / "jobs", env=env)
+    runner = LocalProcessRunner.from_environment({**env, "SPEED_JOBS_DIR": str(work / "jobs")})
     figures: dict[str, float] = {}
     try:
         manager.up(stack, ["kafka", "cassandra"], emit=log)

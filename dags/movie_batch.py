@@ -45,6 +45,7 @@ from airflow.sdk import CronDataIntervalTimetable, dag, task
 
 import spark_jobs
 from movie_pipeline.assets import GOLD_ASSETS
+from movie_pipeline.spark_conf import SESSION_CONF
 
 SPARK_JOBS = Path(spark_jobs.__file__).parent  # installed with the project's package
 
@@ -95,7 +96,7 @@ def movie_batch():
             application=str(SPARK_JOBS / f"{job}.py"),
             application_args=["--run-id", "{{ run_id }}"],
             env_vars={"PYSPARK_PYTHON": sys.executable},  # workers need the project's environment (VADER, pandas)
-            conf={"spark.sql.session.timeZone": "UTC", "spark.ui.enabled": "false"},
+            conf=SESSION_CONF,
             name=f"movie_batch.{job}",
             max_active_tis_per_dag=1,  # one writer of a layer at a time, across scheduled and backfill runs
         )

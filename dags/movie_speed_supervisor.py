@@ -28,7 +28,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import PokeReturnValue, dag, task
 
-from movie_pipeline.speed.runner import JOBS, SPEED_VIEWS
+from movie_pipeline.speed.jobs import JOBS, SPEED_VIEWS
 
 
 @dag(

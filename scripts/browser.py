@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from movie_pipeline.stack.airflow_api import AirflowApi
+from movie_harness.stack.airflow_api import AirflowApi
 
 
 def airflow_login(page, airflow: AirflowApi) -> None:

@@ -22,15 +22,16 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from movie_harness import REPO_ROOT
+from movie_harness.stack.airflow_api import AirflowApi, open_without_login
+from movie_harness.stack.services import StackSettings, all_services
+from movie_harness.stack.services.monitoring import dashboard_queries, query
+from movie_harness.stack.services.serving import DEMO_TMDB_KEY
 from movie_pipeline import demo
-from movie_pipeline.config import PROJECT_ROOT
+from movie_pipeline.processes import tcp_open
 from movie_pipeline.secrets_scan import find_secrets, log_files
-from movie_pipeline.speed.runner import DEFAULT_JOBS_DIR, JOBS, LocalProcessRunner
-from movie_pipeline.stack.airflow_api import AirflowApi, open_without_login
-from movie_pipeline.stack.process import tcp_open
-from movie_pipeline.stack.services import StackSettings, all_services
-from movie_pipeline.stack.services.monitoring import dashboard_queries, query
-from movie_pipeline.stack.services.serving import DEMO_TMDB_KEY
+from movie_pipeline.speed.jobs import JOBS
+from movie_pipeline.speed.runner import LocalProcessRunner
 
 
 def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
@@ -89,19 +90,19 @@ def check_security(settings: StackSettings, key: str) -> list[str]:
     failures = [f"Airflow {path} answered {status} without a login" for path, status in answered.items()]
     print(f"  Airflow without a login: {asked} GET operations and pages asked, {len(answered)} answered")
     tmdb_key = os.environ.get("TMDB_API_KEY") or os.environ.get("TMDB_READ_TOKEN") or DEMO_TMDB_KEY
-    files = list(log_files([PROJECT_ROOT / ".local"]))
+    files = list(log_files([REPO_ROOT / ".local"]))
     leaks, searched = find_secrets(files, {"TMDB key": tmdb_key, "demo API key": key})
     print(f"  {searched} log files searched for the TMDB key and the demo API key: {len(leaks)} found")
     unsearched = sorted(set(demo_logs(settings)) - set(files))
     failures += [f"secret in a log: {leak}" for leak in leaks]
-    return failures + [f"a log the demo must have written was not searched: {path.relative_to(PROJECT_ROOT)}" for path in unsearched]
+    return failures + [f"a log the demo must have written was not searched: {path.relative_to(REPO_ROOT)}" for path in unsearched]
 
 
 def demo_logs(settings: StackSettings) -> list[Path]:
     """The logs a demo run must have written, so that a search finding nothing had them to search: every running
     service's, the speed jobs' and the task logs of each DAG (a directory when a DAG has none)."""
     services = [service.log_file for service in all_services(settings) if service.is_ready()]
-    jobs = [LocalProcessRunner(DEFAULT_JOBS_DIR).log_file(job) for job in JOBS]
+    jobs = [LocalProcessRunner.from_environment().log_file(job) for job in JOBS]
     task_logs = settings.state_dir / "airflow" / "logs"
     dags = [task_logs / f"dag_id={dag_id}" for dag_id in demo.DAGS]
     return services + jobs + [min(dag.rglob("*.log"), default=dag) for dag in dags]

@@ -15,12 +15,12 @@ from pathlib import Path
 
 from browser import airflow_login, photograph  # scripts/, beside this file
 
-from movie_pipeline.config import PROJECT_ROOT
-from movie_pipeline.stack.airflow_api import AirflowApi
-from movie_pipeline.stack.services import StackSettings
-from movie_pipeline.stack.services.superset import Superset
+from movie_harness import REPO_ROOT
+from movie_harness.stack.airflow_api import AirflowApi
+from movie_harness.stack.services import StackSettings
+from movie_harness.stack.services.superset import Superset
 
-SHOTS = PROJECT_ROOT / "docs" / "screenshots"
+SHOTS = REPO_ROOT / "docs" / "screenshots"
 VIEWPORT = {"width": 1440, "height": 900}
 
 
@@ -76,7 +76,7 @@ def main() -> int:
         dashboard, problems = superset_dashboard(browser.new_page(viewport=VIEWPORT), settings)
         browser.close()
     for path in [*taken, dashboard]:
-        print(f"  screenshot: {path.relative_to(PROJECT_ROOT)}")
+        print(f"  screenshot: {path.relative_to(REPO_ROOT)}")
     for problem in problems:
         print(f"FAILED chart {problem}", file=sys.stderr)
     return 1 if problems else 0

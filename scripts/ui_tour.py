@@ -22,13 +22,13 @@ from pathlib import Path
 
 from browser import airflow_login, photograph  # scripts/, beside this file
 
-from movie_pipeline.config import PROJECT_ROOT
+from movie_harness import REPO_ROOT
+from movie_harness.stack import manager
+from movie_harness.stack.airflow_api import AirflowApi as Api
+from movie_harness.stack.services import StackSettings
 from movie_pipeline.intervals import parse_instant
-from movie_pipeline.stack import manager
-from movie_pipeline.stack.airflow_api import AirflowApi as Api
-from movie_pipeline.stack.services import StackSettings
 
-SHOTS = PROJECT_ROOT / "docs" / "screenshots"
+SHOTS = REPO_ROOT / "docs" / "screenshots"
 BIN = Path(sys.executable).parent
 DEMO_KEY = "0123456789abcdef0123456789abcdef"
 
@@ -97,7 +97,7 @@ def main() -> None:
         if not runs:
             raise SystemExit("no backfill runs of movie_batch yet: run `make ui-tour` without --screenshots-only")
         for path in screenshots(api, runs[0]["dag_run_id"]):
-            print(f"  screenshot: {path.relative_to(PROJECT_ROOT)}")
+            print(f"  screenshot: {path.relative_to(REPO_ROOT)}")
         return
     simulator = subprocess.Popen(
         [str(BIN / "movie-pipeline"), "tmdb-sim", "--movies", "600", "--rate-limit", "100"], stdout=subprocess.PIPE
@@ -122,7 +122,7 @@ def main() -> None:
         raise SystemExit(f"backfill runs failed: {failed}; see {api.base}/dags/movie_batch/runs")
     print(f"all {len(runs)} backfill runs succeeded", flush=True)
     for path in screenshots(api, runs[0]["dag_run_id"]):
-        print(f"  screenshot: {path.relative_to(PROJECT_ROOT)}")
+        print(f"  screenshot: {path.relative_to(REPO_ROOT)}")
 
 
 if __name__ == "__main__":

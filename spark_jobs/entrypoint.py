@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pyspark.sql import SparkSession
 
 from movie_pipeline.config import settings_from_env
+from movie_pipeline.spark_conf import SESSION_CONF
 
 
 def spark_main(description: str, run: Callable[..., dict[str, int]], argv: list[str] | None = None, rebuild_flag: bool = False) -> int:
@@ -19,7 +20,7 @@ def spark_main(description: str, run: Callable[..., dict[str, int]], argv: list[
         parser.add_argument("--full", action="store_true", help="rebuild from all of the input instead of merging what is new")
     args = parser.parse_args(argv)
     options = {"full": args.full} if rebuild_flag else {}
-    spark = SparkSession.builder.appName(description.split(":")[0]).config("spark.sql.session.timeZone", "UTC").getOrCreate()
+    spark = SparkSession.builder.appName(description.split(":")[0]).config(map=SESSION_CONF).getOrCreate()
     try:
         counts = run(spark, args.lake_uri or settings_from_env().lake_uri, args.run_id, **options)
     finally:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+from movie_harness.tmdb_simulator import Catalogue
 from movie_pipeline.bronze import read_partition
 from movie_pipeline.intervals import Interval
 from movie_pipeline.lake import Lake
 from movie_pipeline.tmdb.client import DETAIL_APPENDS
-from movie_pipeline.tmdb.simulator import Catalogue
 
 
 def expected_ids(catalogue: Catalogue, interval: Interval, now: float, full: bool) -> tuple[set[int], set[int]]:

@@ -33,7 +33,7 @@ API_KEY = "0123456789abcdef0123456789abcdef"
 @pytest.fixture
 def start_simulator():
     """``start_simulator(**TmdbSimulator kwargs)`` -> a running simulator, stopped after the test."""
-    from movie_pipeline.tmdb.simulator import TmdbSimulator
+    from movie_harness.tmdb_simulator import TmdbSimulator
 
     running = []
 
@@ -56,22 +56,30 @@ def pytest_sessionfinish(session, exitstatus):
     logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def spark_connector_jars() -> list[str]:
+    """The Kafka and Avro connector jars, fetched once (Maven); SPARK_JARS_DIR points the speed jobs' runner at them."""
+    from movie_harness.stack import jvm
+
+    jars = jvm.spark_connector_jars()
+    os.environ["SPARK_JARS_DIR"] = str(jvm.jar_dir(jvm.SPARK_CONNECTORS))
+    return jars
+
+
 @pytest.fixture(scope="session")
-def spark():
+def spark(spark_connector_jars):
     """A small local Spark session shared by the tests that ask for it."""
 
     from pyspark.sql import SparkSession
 
-    from movie_pipeline.stack.jvm import spark_connector_jars
+    from movie_pipeline.spark_conf import SESSION_CONF
 
     os.environ["PYSPARK_PYTHON"] = sys.executable  # the workers need this venv (pandas, vaderSentiment)
     session = (
         SparkSession.builder.master("local[2]")
         .appName("movie-pipeline-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.jars", ",".join(spark_connector_jars()))  # Kafka source/sink, from_avro
+        .config(map={**SESSION_CONF, "spark.sql.shuffle.partitions": "2"})
+        .config("spark.jars", ",".join(spark_connector_jars))  # Kafka source/sink, from_avro
         .getOrCreate()
     )
     yield session
@@ -92,8 +100,8 @@ def own_stack(name: str, ports: dict[str, int], kafka_brokers: int = 1, services
     those named by the ports unless ``services`` names them."""
     import shutil
 
-    from movie_pipeline.stack import manager
-    from movie_pipeline.stack.services import StackSettings
+    from movie_harness.stack import manager
+    from movie_harness.stack.services import StackSettings
 
     state_dir = REPO / ".local" / name
     shutil.rmtree(state_dir, ignore_errors=True)

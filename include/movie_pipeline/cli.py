@@ -1,6 +1,10 @@
 """``movie-pipeline``: the command line of the movie analytics pipeline.
 
-Errors the user can act on are printed as one line, ``movie-pipeline: error: ...``, exit code 2.
+The runtime's commands are here (``ingest``, ``produce``, ``serve``, ``api-keys``); other installed
+parts add theirs through the ``movie_pipeline.commands`` entry point group: each entry point is a
+``register(commands)`` that adds subparsers with a ``handler`` default (the local harness adds
+``tmdb-sim``, ``stack`` and ``demo``). Errors the user can act on are printed as one line,
+``movie-pipeline: error: ...``, exit code 2.
 """
 
 from __future__ import annotations
@@ -8,22 +12,24 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from movie_pipeline.errors import PipelineError
 
+COMMANDS_GROUP = "movie_pipeline.commands"  # entry points adding commands: register(commands)
 
-def _fraction(raw: str) -> float:
+
+def fraction(raw: str) -> float:
     value = float(raw)
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"{raw} is not a fraction between 0 and 1")
     return value
 
 
-def _positive(kind):
+def positive(kind):
     def parse(raw: str):
         value = kind(raw)
         if value <= 0:
@@ -36,52 +42,10 @@ def _positive(kind):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="movie-pipeline",
-        description="Lambda-architecture analytics over TMDB movie data: ingestion, the offline TMDB simulator and more.",
+        description="Lambda-architecture analytics over TMDB movie data: ingestion, the speed layer's producer, the API and its keys.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details (retries, 429 pauses)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    sim = commands.add_parser(
-        "tmdb-sim",
-        help="serve the offline TMDB simulator until interrupted",
-        description="Serve TMDB's v3 HTTP API over a deterministic synthetic catalogue, with TMDB's rate "
-        "limiting and optional injected faults. Point TMDB_BASE_URL at the printed URL; any 32-hex-character "
-        "TMDB_API_KEY (or a TMDB_READ_TOKEN starting with eyJ) is accepted.",
-    )
-    sim.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    sim.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
-    sim.add_argument("--movies", type=_positive(int), default=2000, help="catalogue size (default 2000; 1000000 works)")
-    sim.add_argument("--seed", type=int, default=42, help="catalogue seed: same seed, same catalogue (default 42)")
-    sim.add_argument(
-        "--rate-limit",
-        type=_positive(float),
-        default=50.0,
-        metavar="REQ_PER_S",
-        help="requests per second per client IP before 429 (default 50, TMDB's ceiling)",
-    )
-    sim.add_argument("--fault-5xx", type=_fraction, default=0.0, metavar="FRACTION", help="fraction of requests answered 500/502/503/504")
-    sim.add_argument(
-        "--fault-timeout",
-        type=_fraction,
-        default=0.0,
-        metavar="FRACTION",
-        help="fraction of requests answered only after --fault-timeout-seconds",
-    )
-    sim.add_argument(
-        "--fault-timeout-seconds",
-        type=_positive(float),
-        default=15.0,
-        metavar="SECONDS",
-        help="delay of a slow response (default 15, past the client's 10 s timeout)",
-    )
-    sim.add_argument(
-        "--fault-malformed",
-        type=_fraction,
-        default=0.0,
-        metavar="FRACTION",
-        help="fraction of responses with one malformed record (a non-integer id)",
-    )
-    sim.add_argument("--now", metavar="ISO8601", help="freeze the simulator's clock at this time (default: real time)")
 
     ingest = commands.add_parser(
         "ingest",
@@ -96,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("--end", required=True, metavar="ISO8601", help="interval end, exclusive, e.g. 2026-11-20T04:00:00Z")
     ingest.add_argument("--full", action="store_true", help="list every movie with discover, even when bronze has data")
+    ingest.set_defaults(handler=_ingest)
 
     produce = commands.add_parser(
         "produce",
@@ -106,17 +71,18 @@ def build_parser() -> argparse.ArgumentParser:
         "SCHEMA_REGISTRY_URL, CASSANDRA_HOSTS (progress heartbeats), see the README.",
     )
     produce.add_argument(
-        "--every", type=_positive(float), default=None, metavar="SECONDS", help="poll interval (default PRODUCER_EVERY_S, 60)"
+        "--every", type=positive(float), default=None, metavar="SECONDS", help="poll interval (default PRODUCER_EVERY_S, 60)"
     )
-    produce.add_argument("--polls", type=_positive(int), default=None, help="stop after this many polls (default: run until stopped)")
-    produce.add_argument("--trending-pages", type=_positive(int), default=2, help="trending pages per window and poll (default 2)")
-    produce.add_argument("--max-movies", type=_positive(int), default=100, help="movies whose details are read per poll (default 100)")
+    produce.add_argument("--polls", type=positive(int), default=None, help="stop after this many polls (default: run until stopped)")
+    produce.add_argument("--trending-pages", type=positive(int), default=2, help="trending pages per window and poll (default 2)")
+    produce.add_argument("--max-movies", type=positive(int), default=100, help="movies whose details are read per poll (default 100)")
     produce.add_argument(
         "--ledger", type=Path, default=None, help="what was sent, on disk (default PRODUCER_LEDGER, .local/speed/producer-ledger.sqlite)"
     )
     produce.add_argument(
         "--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port (default: PRODUCER_METRICS_PORT, else off)"
     )
+    produce.set_defaults(handler=_produce)
 
     serve = commands.add_parser(
         "serve",
@@ -126,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    serve.add_argument("--workers", type=_positive(int), default=1, help="worker processes (default 1)")
+    serve.add_argument("--workers", type=positive(int), default=1, help="worker processes (default 1)")
+    serve.set_defaults(handler=_serve)
 
     api_keys = commands.add_parser(
         "api-keys",
@@ -139,27 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     revoke_key = key_commands.add_parser("revoke", help="revoke the active keys with this name or prefix")
     revoke_key.add_argument("name_or_prefix")
     key_commands.add_parser("list", help="list the keys: name, prefix, created, revoked")
+    api_keys.set_defaults(handler=_api_keys)
+    for command in entry_points(group=COMMANDS_GROUP):
+        command.load()(commands)
 
-    stack = commands.add_parser(
-        "stack",
-        help="run the local stack of real services (PostgreSQL, Airflow, Redis, Kafka, MongoDB protocol)",
-        description="Start, stop and inspect the local services as background processes; data, logs and pids live "
-        "under .local/stack (STACK_STATE_DIR). Ports: STACK_<SERVICE>_PORT, e.g. STACK_POSTGRES_PORT (see the README).",
-    )
-    stack_commands = stack.add_subparsers(dest="stack_command", required=True, metavar="ACTION")
-    for action, text in (
-        ("up", "start the services (all, or those named, with what they need) and wait until they are ready"),
-        ("down", "stop the services (all, or those named) by the pids the stack recorded"),
-        ("status", "show each service's state, address, pid and memory"),
-        ("logs", "show the end of the services' logs"),
-    ):
-        sub = stack_commands.add_parser(action, help=text, description=text)
-        sub.add_argument("services", nargs="*", metavar="SERVICE", help="postgres, redis, kafka, mongo, airflow (or one airflow-* part)")
-        sub.add_argument("--kafka-brokers", type=int, choices=(1, 3), default=None, help="Kafka nodes: 1 (default) or a 3-node quorum")
-        if action == "status":
-            sub.add_argument("--json", action="store_true", help="print a JSON list (name, state, host, port, pid, rss_mb, log)")
-        if action == "logs":
-            sub.add_argument("-n", "--lines", type=int, default=40, help="lines per log (default 40)")
     return parser
 
 
@@ -168,86 +118,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        if args.command == "tmdb-sim":
-            return _serve_simulator(args)
-        if args.command == "ingest":
-            return _ingest(args)
-        if args.command == "stack":
-            return _stack(args)
-        if args.command == "produce":
-            return _produce(args)
-        if args.command == "serve":
-            return _serve(args)
-        if args.command == "api-keys":
-            return _api_keys(args)
+        return args.handler(args)
     except PipelineError as err:
         print(f"movie-pipeline: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("movie-pipeline: interrupted", file=sys.stderr)
         return 130
-    parser.error(f"unknown command {args.command}")
-    return 2
-
-
-def _serve_simulator(args: argparse.Namespace) -> int:
-    from movie_pipeline.intervals import parse_instant
-    from movie_pipeline.tmdb.simulator import Catalogue, Faults, TmdbSimulator
-
-    now = parse_instant(args.now, "--now").timestamp() if args.now else None
-    faults = Faults(
-        error_5xx=args.fault_5xx, timeout=args.fault_timeout, malformed=args.fault_malformed, timeout_seconds=args.fault_timeout_seconds
-    )
-    try:
-        simulator = TmdbSimulator(
-            Catalogue(args.movies, args.seed), args.host, args.port, rate_limit=args.rate_limit, faults=faults, now=now
-        )
-    except OSError as err:
-        raise PipelineError(f"cannot listen on {args.host}:{args.port} ({err.strerror}); pick another --port") from None
-    signal.signal(signal.SIGTERM, _interrupt)
-    print(
-        f"TMDB simulator: {args.movies} movies (seed {args.seed}), {args.rate_limit:g} req/s per client, serving {simulator.base_url}",
-        flush=True,
-    )
-    try:
-        simulator.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        simulator.stop()
-        print(f"TMDB simulator stopped after {simulator.stats.requests} requests", flush=True)
-    return 0
-
-
-def _stack(args: argparse.Namespace) -> int:
-    import json
-
-    from movie_pipeline.stack import manager
-    from movie_pipeline.stack.services import StackSettings
-
-    settings = StackSettings.from_env(kafka_brokers=args.kafka_brokers)
-    names = args.services or None
-    if args.stack_command == "up":
-        manager.up(settings, names)
-    elif args.stack_command == "down":
-        manager.down(settings, names)
-    elif args.stack_command == "logs":
-        print(manager.logs(settings, names, args.lines))
-    else:
-        rows = manager.status(settings, names)
-        if args.json:
-            print(json.dumps(rows, indent=2))
-        else:
-            for row in rows:
-                print(
-                    f"{row['name']:<22} {row['state']:<7} {row['host']}:{row['port']:<6} pid {row['pid'] or '-':<8} {row['rss_mb']:>8.1f} MiB"
-                )
-        return 0 if all(row["state"] == "ready" for row in rows) else 1
-    return 0
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # stop serving on SIGTERM as on Ctrl-C
 
 
 def _ingest(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@
 | TMDB_CONCURRENCY   | 8                                | requests in flight at once (TMDB caps 20) |
 | TMDB_TIMEOUT       | 10                               | seconds before a request is abandoned     |
 | TMDB_MAX_RETRIES   | 6                                | retries of a timeout / 5xx / lost connection |
+| PIPELINE_HOME      | the checkout                     | where expectations/ is, and .local/ for the defaults below |
 | LAKE_URI           | file://<repo>/.local/lake        | base URI of the data lake                 |
 | DATA_QUALITY_DIR   | <repo>/.local/quality            | GX context: validation results, Data Docs |
 | AIRFLOW_UI_URL     | http://localhost:8080            | where links to reports point              |
@@ -24,6 +25,14 @@
 | SPEED_WATERMARK    | 10 minutes                       | how late an event may be and still count  |
 | SPEED_CHECKPOINT_URI | <lake>/_checkpoints/speed      | streaming checkpoints (on the lake)       |
 | SPEED_REPLAY_FROM  |                                  | ISO instant a new checkpoint starts reading Kafka from (replays) |
+| SPEED_JOBS         | producer,speed_views             | the jobs the supervisor keeps running here |
+| SPEED_JOBS_DIR     | <repo>/.local/speed/jobs         | the local runner's pid and log per job    |
+| SPEED_MAX_LAG      | 50000                            | events waiting in Kafka that fail the lag check |
+| SPARK_MASTER       | local[2]                         | where the supervisor submits the streaming job |
+| SPEED_TRIGGER      | 2 seconds                        | the streaming job's micro-batch trigger   |
+| SPEED_STREAMING_APP | spark_jobs/streaming/speed_views.py of the installed package | the streaming job's file |
+| SPARK_JARS_DIR     | <repo>/.local/jars/spark-connectors | the Kafka and Avro connector jars (the image bakes them) |
+| SPARK_JARS_PACKAGES |                                 | Maven coordinates for spark.jars.packages, instead of SPARK_JARS_DIR |
 | PRODUCER_EVERY_S   | 60                               | seconds between the producer's TMDB polls |
 | PRODUCER_LEDGER    | <repo>/.local/speed/producer-ledger.sqlite | what the producer has sent (SQLite) |
 | MONGO_URI          | mongodb://127.0.0.1:27017        | the serving views' MongoDB (API, CLI)     |
@@ -45,13 +54,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from movie_pipeline.errors import ConfigError
+from movie_pipeline.speed.jobs import JOBS
 
 REAL_TMDB_URL = "https://api.themoviedb.org/3"
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _pipeline_home() -> Path:
+    """``PIPELINE_HOME``; else the checkout this package runs from; else (an installed package) the working directory."""
+    if os.environ.get("PIPELINE_HOME"):
+        return Path(os.environ["PIPELINE_HOME"])
+    checkout = Path(__file__).resolve().parents[2]
+    return checkout if (checkout / "pyproject.toml").is_file() else Path.cwd()
+
+
+PROJECT_ROOT = _pipeline_home()  # expectations/ and the default places of the local state (.local/)
 DEFAULT_LAKE_URI = (PROJECT_ROOT / ".local" / "lake").as_uri()
 DEFAULT_QUALITY_DIR = PROJECT_ROOT / ".local" / "quality"
 DEFAULT_UI_URL = "http://localhost:8080"
 DEFAULT_PRODUCER_LEDGER = PROJECT_ROOT / ".local" / "speed" / "producer-ledger.sqlite"
+DEFAULT_JOBS_DIR = PROJECT_ROOT / ".local" / "speed" / "jobs"
+DEFAULT_SPARK_JARS_DIR = PROJECT_ROOT / ".local" / "jars" / "spark-connectors"  # where the harness's Maven fetch puts them
 TMDB_CONN_ID = "tmdb_default"
 
 
@@ -110,6 +132,14 @@ class SpeedSettings:
     producer_metrics_port: int | None = None  # Prometheus /metrics of the producer (off when unset)
     stream_metrics_port: int | None = None  # Prometheus /metrics of the streaming job's driver (off when unset)
     metrics_host: str = "127.0.0.1"  # where those two listen (0.0.0.0 in containers)
+    jobs: tuple[str, ...] = JOBS  # the jobs this supervisor keeps running (a job run elsewhere is left out)
+    jobs_dir: Path = DEFAULT_JOBS_DIR  # the local runner's pid and log of each job
+    max_lag: int = 50_000  # events waiting in Kafka for the streaming job above which the lag check fails
+    spark_master: str = "local[2]"
+    trigger: str = "2 seconds"
+    streaming_app: Path | None = None  # default: spark_jobs/streaming/speed_views.py of the installed spark_jobs
+    spark_jars_dir: Path = DEFAULT_SPARK_JARS_DIR
+    spark_jars_packages: str | None = None  # Maven coordinates Spark resolves itself, instead of spark_jars_dir
 
     def __post_init__(self) -> None:
         if self.producer_every_s <= 0:
@@ -118,6 +148,11 @@ class SpeedSettings:
             raise ConfigError("KAFKA_PARTITIONS and KAFKA_REPLICATION must be at least 1")
         if self.ttl_grace_hours < 0:
             raise ConfigError(f"SPEED_TTL_GRACE_HOURS must not be negative, got {self.ttl_grace_hours}")
+        unknown = sorted(set(self.jobs) - set(JOBS))
+        if unknown:
+            raise ConfigError(f"SPEED_JOBS names unknown jobs {', '.join(unknown)}; the jobs are {', '.join(JOBS)}")
+        if self.max_lag < 0:
+            raise ConfigError(f"SPEED_MAX_LAG must not be negative, got {self.max_lag}")
         if not self.keyspace.isidentifier():
             raise ConfigError(f"SPEED_KEYSPACE must be a CQL identifier, got {self.keyspace!r}")
 
@@ -195,6 +230,14 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         stream_metrics_port=_number(env, "SPEED_METRICS_PORT", int, None),
         metrics_host=env.get("METRICS_HOST") or SpeedSettings.metrics_host,
         producer_ledger=Path(env.get("PRODUCER_LEDGER") or DEFAULT_PRODUCER_LEDGER),
+        jobs=tuple(job.strip() for job in env["SPEED_JOBS"].split(",") if job.strip()) if env.get("SPEED_JOBS") else JOBS,
+        jobs_dir=Path(env.get("SPEED_JOBS_DIR") or DEFAULT_JOBS_DIR),
+        max_lag=_number(env, "SPEED_MAX_LAG", int, SpeedSettings.max_lag),
+        spark_master=env.get("SPARK_MASTER") or SpeedSettings.spark_master,
+        trigger=env.get("SPEED_TRIGGER") or SpeedSettings.trigger,
+        streaming_app=Path(env["SPEED_STREAMING_APP"]) if env.get("SPEED_STREAMING_APP") else None,
+        spark_jars_dir=Path(env.get("SPARK_JARS_DIR") or DEFAULT_SPARK_JARS_DIR),
+        spark_jars_packages=env.get("SPARK_JARS_PACKAGES") or None,
     )
     serving = ServingSettings(
         mongo_uri=env.get("MONGO_URI") or ServingSettings.mongo_uri,

@@ -30,13 +30,12 @@ from pyspark.sql.streaming import StreamingQueryListener
 
 from movie_pipeline.config import Settings, SpeedSettings, settings_from_env
 from movie_pipeline.schemas.avro import DEAD_LETTER_TOPIC, METRIC, REVIEW
+from movie_pipeline.spark_conf import STREAMING_CONF
 from movie_pipeline.speed import cassandra
+from movie_pipeline.speed.jobs import DEAD_LETTERS_QUERY, SPEED_VIEWS, VIEWS_QUERY, query_checkpoint
 from movie_pipeline.speed.metrics import StreamMetrics
 from movie_pipeline.speed.registry import registry_for
 from spark_jobs.transforms import speed
-
-VIEWS_QUERY = "speed_views"
-DEAD_LETTERS_QUERY = "dead_letters"
 
 
 def read_kafka(spark: SparkSession, speed_settings: SpeedSettings) -> DataFrame:
@@ -147,14 +146,14 @@ def start(spark: SparkSession, settings: Settings, trigger: str, metrics: Stream
         .writeStream.queryName(VIEWS_QUERY)
         .outputMode("update")
         .foreachBatch(partial(write_views, speed_settings, metrics))
-        .option("checkpointLocation", f"{settings.checkpoint_uri}/{VIEWS_QUERY}")
+        .option("checkpointLocation", query_checkpoint(settings.checkpoint_uri, VIEWS_QUERY))
         .trigger(processingTime=trigger)
         .start()
     )
     dead_letters = (
         dead.writeStream.queryName(DEAD_LETTERS_QUERY)
         .foreachBatch(partial(write_dead_letters, speed_settings))
-        .option("checkpointLocation", f"{settings.checkpoint_uri}/{DEAD_LETTERS_QUERY}")
+        .option("checkpointLocation", query_checkpoint(settings.checkpoint_uri, DEAD_LETTERS_QUERY))
         .trigger(processingTime=trigger)
         .start()
     )
@@ -167,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = settings_from_env()
     cassandra.ensure_schema(settings.speed)
-    spark = SparkSession.builder.appName("speed_views").config("spark.sql.session.timeZone", "UTC").getOrCreate()
+    spark = SparkSession.builder.appName(SPEED_VIEWS).config(map=STREAMING_CONF).getOrCreate()
     spark.sparkContext.setLogLevel("WARN")  # a long-running job: its log is for progress and problems
     metrics = StreamMetrics()
     if settings.speed.stream_metrics_port:

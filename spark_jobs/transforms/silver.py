@@ -22,8 +22,8 @@ from pyspark.sql import functions as F
 from pyspark.sql.functions import pandas_udf
 from pyspark.sql.types import DoubleType
 
-from movie_pipeline.schemas import spark as schemas
 from movie_pipeline.sentiment import NEGATIVE_THRESHOLD, POSITIVE_THRESHOLD
+from spark_jobs import schemas
 
 TOP_CAST = 5
 EARLIEST_RELEASE_YEAR = 1870

@@ -38,7 +38,11 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from movie_harness.stack import manager
+from movie_harness.stack.services import Kafka, all_services
+from movie_harness.tmdb_simulator import Catalogue, TmdbSimulator
 from movie_pipeline.config import settings_from_env
+from movie_pipeline.processes import tcp_open
 from movie_pipeline.schemas.avro import DEAD_LETTER_TOPIC, EVENT_TYPES, METADATA, METRIC, REVIEW
 from movie_pipeline.secrets_scan import find_secrets, log_files
 from movie_pipeline.serving import export, keys, store
@@ -47,10 +51,6 @@ from movie_pipeline.speed.health import checkpoint_offsets
 from movie_pipeline.speed.registry import CheckedInIds
 from movie_pipeline.speed.runner import PRODUCER, SPEED_VIEWS, LocalProcessRunner
 from movie_pipeline.speed.wire import WireFormatError, decode
-from movie_pipeline.stack import manager
-from movie_pipeline.stack.process import tcp_open
-from movie_pipeline.stack.services import Kafka, all_services
-from movie_pipeline.tmdb.simulator import Catalogue, TmdbSimulator
 from tests.conftest import API_KEY, REPO, own_stack
 from tests.integration.test_serving import gold_lake
 from tests.integration.test_speed_layer import expected_windows, task_states, wait_for
@@ -120,7 +120,7 @@ class System:
         self.stack, self.simulator, self.env = stack, simulator, env
         self.settings = settings_from_env({**os.environ, **env})
         self.speed = self.settings.speed
-        self.runner = LocalProcessRunner(tmp_path / "jobs", env=env)
+        self.runner = LocalProcessRunner.from_environment({**env, "SPEED_JOBS_DIR": str(tmp_path / "jobs")})
         self.supervisor = DagBag(dag_folder=str(REPO / "dags")).get_dag("movie_speed_supervisor")
         self.lake, _ = gold_lake(tmp_path, self.sim_now())
         self.mongo = pymongo.MongoClient(stack.host, stack.ports["mongo"], serverSelectionTimeoutMS=5000, tz_aware=True)

@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
+from movie_harness.tmdb_simulator import Catalogue
 from movie_pipeline.config import Settings, TmdbSettings
 from movie_pipeline.ingest import ingest
 from movie_pipeline.intervals import Interval
 from movie_pipeline.lake import GOLD_VIEWS, Lake
-from movie_pipeline.tmdb.simulator import Catalogue
 from spark_jobs import bronze_to_silver, silver_to_gold
 from spark_jobs.lake_io import read_state
 from tests.conftest import API_KEY

@@ -7,12 +7,12 @@ import json
 import sys
 from datetime import timedelta
 
+from movie_harness.tmdb_simulator import Catalogue
 from movie_pipeline.bronze import read_partition
 from movie_pipeline.config import Settings, TmdbSettings
 from movie_pipeline.ingest import ingest
 from movie_pipeline.intervals import Interval
 from movie_pipeline.lake import Lake
-from movie_pipeline.tmdb.simulator import Catalogue
 from tests.conftest import API_KEY, REPO
 
 MOVIES = 400

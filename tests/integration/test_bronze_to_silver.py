@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from movie_harness.tmdb_simulator import Catalogue, Faults
 from movie_pipeline.config import Settings, TmdbSettings
 from movie_pipeline.ingest import ingest
 from movie_pipeline.intervals import Interval
 from movie_pipeline.lake import Lake
-from movie_pipeline.tmdb.simulator import Catalogue, Faults
 from spark_jobs import bronze_to_silver
 from tests.conftest import API_KEY
 

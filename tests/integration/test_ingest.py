@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from movie_harness.tmdb_simulator import Catalogue, Faults
 from movie_pipeline.bronze import read_partition
 from movie_pipeline.config import Settings, TmdbSettings
 from movie_pipeline.ingest import ingest
 from movie_pipeline.intervals import Interval
 from movie_pipeline.lake import Lake
-from movie_pipeline.tmdb.simulator import Catalogue, Faults
 from tests.bronze_truth import assert_bronze_matches
 from tests.conftest import API_KEY
 

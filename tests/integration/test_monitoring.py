@@ -14,7 +14,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from movie_pipeline.stack.services.monitoring import PROMETHEUS_CONFIG, dashboard_queries, query
+from movie_harness.stack.services.monitoring import PROMETHEUS_CONFIG, dashboard_queries, query
 from tests.conftest import own_stack
 
 pytestmark = pytest.mark.integration

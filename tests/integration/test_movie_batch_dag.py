@@ -11,11 +11,11 @@ from urllib.parse import quote
 
 import pytest
 
-from movie_pipeline.airflow_settings import connection_env
+from movie_harness.airflow_settings import connection_env
+from movie_harness.tmdb_simulator import Faults
 from movie_pipeline.bronze import read_partition
 from movie_pipeline.intervals import Interval
 from movie_pipeline.lake import GOLD_VIEWS, Lake
-from movie_pipeline.tmdb.simulator import Faults
 from tests.bronze_truth import assert_bronze_matches, expected_ids
 from tests.conftest import API_KEY
 from tests.integration.test_ingest import CATALOGUE, DAY, NOW

@@ -3,12 +3,12 @@
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from movie_harness.tmdb_simulator import Catalogue, Faults
 from movie_pipeline.config import Settings, TmdbSettings
 from movie_pipeline.schemas.avro import METADATA, METRIC, REVIEW
 from movie_pipeline.speed.ledger import SentLedger
 from movie_pipeline.speed.producer import PollPlan, poll, run
 from movie_pipeline.tmdb.client import TmdbClient
-from movie_pipeline.tmdb.simulator import Catalogue, Faults
 from tests.conftest import API_KEY
 
 CATALOGUE = Catalogue(400, seed=5)

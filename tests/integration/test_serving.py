@@ -16,12 +16,12 @@ import pytest
 import redis
 import schemathesis
 
+from movie_harness.stack import manager
 from movie_pipeline.config import settings_from_env
 from movie_pipeline.lake import Lake
 from movie_pipeline.merge import cutoff
 from movie_pipeline.serving import export, store
 from movie_pipeline.speed import cassandra
-from movie_pipeline.stack import manager
 from tests.conftest import own_stack
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,10 @@ import pyarrow.parquet as pq
 import pymongo
 import pytest
 
-from movie_pipeline.airflow_settings import connection_env
+from movie_harness.airflow_settings import connection_env
+from movie_harness.stack import manager
+from movie_harness.stack.services import Kafka
+from movie_harness.tmdb_simulator import Catalogue
 from movie_pipeline.config import settings_from_env
 from movie_pipeline.lake import Lake
 from movie_pipeline.merge import cutoff
@@ -22,9 +25,6 @@ from movie_pipeline.serving import store
 from movie_pipeline.speed import cassandra
 from movie_pipeline.speed.runner import SPEED_VIEWS, LocalProcessRunner
 from movie_pipeline.speed.topics import ensure_topics
-from movie_pipeline.stack import manager
-from movie_pipeline.stack.services import Kafka
-from movie_pipeline.tmdb.simulator import Catalogue
 from tests.conftest import own_stack
 from tests.integration.test_movie_batch_dag import use_simulator
 from tests.integration.test_speed_layer import TEXTS, expected_windows, produce, wait_for, windows_equal
@@ -113,7 +113,9 @@ def test_the_api_answers_the_merge_of_the_batch_and_the_speed_layer_exactly_at_t
     cassandra.ensure_schema(settings.speed)
     events = live_events(movie_id, now)
     produce(settings.speed.kafka_bootstrap_servers, events)
-    runner = LocalProcessRunner(tmp_path / "jobs", env={name: os.environ[name] for name in env} | {"SPEED_WATERMARK": "10 minutes"})
+    runner = LocalProcessRunner.from_environment(
+        {**{name: os.environ[name] for name in env}, "SPEED_WATERMARK": "10 minutes", "SPEED_JOBS_DIR": str(tmp_path / "jobs")}
+    )
     runner.start(SPEED_VIEWS)
     session = cassandra.connect(settings.speed)
     try:
@@ -202,7 +204,7 @@ def analytics_tables(services, movie_id: int) -> dict:
     """What the export wrote to the ``analytics`` schema: movie rows, the freshness per view, one movie's hours."""
     import psycopg2
 
-    from movie_pipeline.stack.services.postgres import ANALYTICS
+    from movie_harness.stack.services.postgres import ANALYTICS
 
     connection = psycopg2.connect(host=services.host, port=services.ports["postgres"], user=ANALYTICS, password=ANALYTICS, dbname=ANALYTICS)
     try:

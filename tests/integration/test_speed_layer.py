@@ -19,6 +19,9 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from movie_harness.stack import manager
+from movie_harness.stack.services import Kafka, StackSettings
+from movie_harness.tmdb_simulator import Catalogue
 from movie_pipeline.config import SpeedSettings, settings_from_env
 from movie_pipeline.schemas.avro import DEAD_LETTER_TOPIC, EVENT_TYPES, METADATA, METRIC, REVIEW
 from movie_pipeline.speed import cassandra
@@ -26,9 +29,6 @@ from movie_pipeline.speed.registry import CheckedInIds
 from movie_pipeline.speed.runner import PRODUCER, SPEED_VIEWS, LocalProcessRunner
 from movie_pipeline.speed.topics import ensure_topics
 from movie_pipeline.speed.wire import decode, frame
-from movie_pipeline.stack import manager
-from movie_pipeline.stack.services import Kafka, StackSettings
-from movie_pipeline.tmdb.simulator import Catalogue
 from tests.conftest import API_KEY, REPO
 
 pytestmark = pytest.mark.integration
@@ -228,7 +228,7 @@ def test_windows_in_cassandra_equal_the_independent_aggregates_and_late_events_a
     on_time, late = events()
     produce(speed.kafka_bootstrap_servers, on_time)
 
-    runner = LocalProcessRunner(tmp_path / "jobs", env=speed_env)
+    runner = LocalProcessRunner.from_environment({**speed_env, "SPEED_JOBS_DIR": str(tmp_path / "jobs")})
     runner.start(SPEED_VIEWS)
     session = cassandra.connect(speed)
     try:
@@ -277,7 +277,9 @@ def test_a_replay_on_a_new_checkpoint_reads_kafka_from_the_given_time(services, 
     time.sleep(1.5)
     produce(speed.kafka_bootstrap_servers, after)
 
-    runner = LocalProcessRunner(tmp_path / "jobs", env={**speed_env, "SPEED_REPLAY_FROM": replay_from.isoformat()})
+    runner = LocalProcessRunner.from_environment(
+        {**speed_env, "SPEED_REPLAY_FROM": replay_from.isoformat(), "SPEED_JOBS_DIR": str(tmp_path / "jobs")}
+    )
     runner.start(SPEED_VIEWS)
     session = cassandra.connect(speed)
     try:
@@ -301,7 +303,7 @@ def test_a_killed_streaming_job_is_restarted_by_the_supervisor_and_nothing_is_lo
     supervisor = DagBag(dag_folder=str(REPO / "dags")).get_dag("movie_speed_supervisor")
     on_time, _ = events(seed=11)
     half = len(on_time) // 2
-    runner = LocalProcessRunner(jobs_dir, env=speed_env)
+    runner = LocalProcessRunner.from_environment({**speed_env, "SPEED_JOBS_DIR": str(jobs_dir)})
 
     first = supervisor.test()  # creates topics and tables, finds the job dead (never started) and starts it
     assert first.state == "success"
@@ -361,7 +363,7 @@ def test_a_kafka_broker_restart_while_the_producer_runs_loses_nothing_and_counts
         monkeypatch.setenv(name, value)
     speed = settings_from_env().speed
     supervisor = DagBag(dag_folder=str(REPO / "dags")).get_dag("movie_speed_supervisor")
-    runner = LocalProcessRunner(jobs_dir, env=env)
+    runner = LocalProcessRunner.from_environment({**env, "SPEED_JOBS_DIR": str(jobs_dir)})
     producer_log = lambda: runner.log_file(PRODUCER).read_text() if runner.log_file(PRODUCER).exists() else ""  # noqa: E731
     polls = lambda: POLL_LINE.findall(producer_log())  # noqa: E731
 

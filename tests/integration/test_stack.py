@@ -21,11 +21,11 @@ from pathlib import Path
 import psutil
 import pytest
 
+from movie_harness.stack import manager
+from movie_harness.stack.airflow_api import AirflowApi, open_without_login
+from movie_harness.stack.services import Cassandra, Hdfs, Kafka, StackSettings, all_services
 from movie_pipeline.lake import GOLD_VIEWS, Lake
-from movie_pipeline.stack import manager
-from movie_pipeline.stack.airflow_api import AirflowApi, open_without_login
-from movie_pipeline.stack.process import owned_process
-from movie_pipeline.stack.services import Cassandra, Hdfs, Kafka, StackSettings, all_services
+from movie_pipeline.processes import owned_process
 from tests.conftest import REPO
 
 TEST_PORTS = {

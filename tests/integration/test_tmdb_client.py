@@ -9,10 +9,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from movie_harness.tmdb_simulator import Catalogue, Faults
 from movie_pipeline.config import TmdbSettings
 from movie_pipeline.errors import TmdbAuthError, TmdbUnavailableError
 from movie_pipeline.tmdb.client import TmdbClient, gather_bounded
-from movie_pipeline.tmdb.simulator import Catalogue, Faults
 from tests.conftest import API_KEY
 
 NOW = datetime(2026, 11, 20, 10, tzinfo=UTC).timestamp()

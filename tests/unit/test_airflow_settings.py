@@ -1,6 +1,6 @@
 import json
 
-from movie_pipeline.airflow_settings import connection_env, connections
+from movie_harness.airflow_settings import connection_env, connections
 
 REQUIRED = {"tmdb_default", "spark_default", "kafka_default", "mongo_default", "cassandra_default", "analytics_default", "redis_default"}
 

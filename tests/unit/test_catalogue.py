@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from movie_pipeline.tmdb.simulator.catalogue import GENRES, Catalogue
+from movie_harness.tmdb_simulator.catalogue import GENRES, Catalogue
 
 NOW = datetime(2026, 11, 20, 10, tzinfo=UTC).timestamp()
 

@@ -11,8 +11,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from movie_harness.stack.services.base import DEFAULT_PORTS
 from movie_pipeline.cli import build_parser
-from movie_pipeline.stack.services.base import DEFAULT_PORTS
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"

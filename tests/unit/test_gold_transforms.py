@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
-from movie_pipeline.schemas.spark import MOVIES
+from spark_jobs.schemas import MOVIES
 from spark_jobs.transforms import gold
 
 AS_OF = datetime(2026, 11, 20)

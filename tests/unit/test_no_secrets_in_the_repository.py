@@ -8,7 +8,7 @@ compose file does; production takes them from secrets (docs/security.md)."""
 import re
 import subprocess
 
-from movie_pipeline.stack.services.serving import DEMO_TMDB_KEY
+from movie_harness.stack.services.serving import DEMO_TMDB_KEY
 from tests.conftest import API_KEY, REPO
 
 PATTERNS = {

@@ -4,9 +4,9 @@ import sys
 
 import pytest
 
-from movie_pipeline.stack import manager
-from movie_pipeline.stack.process import owned_process, spawn, terminate
-from movie_pipeline.stack.services import Service, StackError, StackSettings
+from movie_harness.stack import manager
+from movie_harness.stack.services import Service, StackError, StackSettings
+from movie_pipeline.processes import owned_process, spawn, terminate
 
 
 @pytest.fixture
@@ -107,7 +107,7 @@ def test_a_service_that_exits_twice_during_start_up_fails_with_its_log(settings)
 
 
 def test_kafka_cluster_ids_never_start_with_a_dash():
-    from movie_pipeline.stack.services.kafka import _kafka_cluster_id
+    from movie_harness.stack.services.kafka import _kafka_cluster_id
 
     ids = {_kafka_cluster_id() for _ in range(3000)}  # about 47 would start with '-' if nothing prevented it
     assert len(ids) == 3000 and not [i for i in ids if i.startswith("-")]

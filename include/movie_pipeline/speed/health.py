@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 
 from movie_pipeline.config import Settings
 from movie_pipeline.schemas.avro import METRIC, REVIEW
-from movie_pipeline.speed.runner import PRODUCER, SPEED_VIEWS, JobRunner
+from movie_pipeline.speed.jobs import DEAD, HEALTHY, PRODUCER, SPEED_VIEWS, STALLED, STARTING, VIEWS_QUERY, query_checkpoint
+from movie_pipeline.speed.runner import JobRunner
 
 START_GRACE_S = 180.0
 STALL_AFTER_S = 120.0
@@ -97,10 +98,10 @@ def job_status(settings: Settings, runner: JobRunner, job: str, now: datetime | 
     now = now or datetime.now(UTC)
     started_s_ago = runner.uptime_s(job)
     if started_s_ago is None:
-        return JobStatus(job, "dead", f"{job} has no running process")
+        return JobStatus(job, DEAD, f"{job} has no running process")
     progress = last_progress(settings, job)
     age = None if progress is None else (now - progress).total_seconds()
-    lag = kafka_lag(settings, f"{settings.checkpoint_uri}/{SPEED_VIEWS}") if job == SPEED_VIEWS else None
+    lag = kafka_lag(settings, query_checkpoint(settings.checkpoint_uri, VIEWS_QUERY)) if job == SPEED_VIEWS else None
     if job == PRODUCER:
         fresh = age is not None and age <= 3 * settings.speed.producer_every_s + 30
         waiting = True
@@ -108,10 +109,10 @@ def job_status(settings: Settings, runner: JobRunner, job: str, now: datetime | 
         fresh = age is not None and age <= STALL_AFTER_S
         waiting = bool(lag)
     if fresh or not waiting:
-        return JobStatus(job, "healthy", f"last progress {_age(age)} ago, lag {lag}", age, lag)
+        return JobStatus(job, HEALTHY, f"last progress {_age(age)} ago, lag {lag}", age, lag)
     if started_s_ago is not None and started_s_ago < START_GRACE_S:
-        return JobStatus(job, "starting", f"started {started_s_ago:.0f} s ago, no progress yet", age, lag)
-    return JobStatus(job, "stalled", f"no progress for {_age(age)} while {lag if lag is not None else 'work'} waits", age, lag)
+        return JobStatus(job, STARTING, f"started {started_s_ago:.0f} s ago, no progress yet", age, lag)
+    return JobStatus(job, STALLED, f"no progress for {_age(age)} while {lag if lag is not None else 'work'} waits", age, lag)
 
 
 def _age(seconds: float | None) -> str:

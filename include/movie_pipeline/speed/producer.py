@@ -29,13 +29,13 @@ from movie_pipeline.config import Settings
 from movie_pipeline.errors import TmdbUnavailableError
 from movie_pipeline.schemas.avro import METADATA, METRIC, REVIEW, EventType
 from movie_pipeline.speed import cassandra
+from movie_pipeline.speed.jobs import PRODUCER
 from movie_pipeline.speed.ledger import SentLedger, metadata_fingerprint
 from movie_pipeline.speed.registry import registry_for
 from movie_pipeline.speed.wire import frame
 from movie_pipeline.tmdb.client import TmdbClient, TmdbResponse, gather_bounded
 
 log = logging.getLogger(__name__)
-PRODUCER_JOB = "producer"
 
 
 @dataclass(frozen=True)
@@ -282,7 +282,7 @@ def run(
 def _heartbeat(settings: Settings, polls: int) -> None:
     """Tell the supervisor this poll finished; a missing Cassandra must not stop the producing."""
     try:
-        cassandra.record_progress(settings.speed, PRODUCER_JOB, polls)
+        cassandra.record_progress(settings.speed, PRODUCER, polls)
     except Exception as error:  # noqa: BLE001 - any driver failure is the same "no heartbeat"
         log.warning("could not record the producer's progress in Cassandra: %s", error)
 

@@ -9,46 +9,58 @@ the master from ``SPARK_MASTER``.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import time
 from pathlib import Path
 from typing import Protocol
 
-from movie_pipeline.config import PROJECT_ROOT
+from movie_pipeline.config import PROJECT_ROOT, SpeedSettings, settings_from_env
 from movie_pipeline.errors import ConfigError
-from movie_pipeline.stack.process import owned_process, spawn, tail, terminate
-
-PRODUCER = "producer"
-SPEED_VIEWS = "speed_views"
-JOBS = (PRODUCER, SPEED_VIEWS)
-DEFAULT_JOBS_DIR = PROJECT_ROOT / ".local" / "speed" / "jobs"
+from movie_pipeline.processes import owned_process, spawn, tail, terminate
+from movie_pipeline.spark_conf import STREAMING_CONF, connector_jars, submit_args
+from movie_pipeline.speed.jobs import JOBS, PRODUCER, SPEED_VIEWS
 
 
-def job_command(job: str, env: dict[str, str]) -> list[str]:
-    """The command line of a job; the settings travel in the environment."""
+def streaming_app(speed: SpeedSettings) -> Path:
+    """The streaming job's file: ``SPEED_STREAMING_APP``, or the one of the installed ``spark_jobs`` (found, not imported)."""
+    if speed.streaming_app is not None:
+        app = speed.streaming_app
+    else:
+        spec = importlib.util.find_spec("spark_jobs")
+        if spec is None or not spec.submodule_search_locations:
+            raise ConfigError("the Spark jobs (spark_jobs) are not installed here: set SPEED_STREAMING_APP to the streaming job's file")
+        app = Path(next(iter(spec.submodule_search_locations))) / "streaming" / "speed_views.py"
+    if not app.is_file():
+        raise ConfigError(
+            f"the streaming job {app} does not exist: set SPEED_STREAMING_APP to the file of spark_jobs/streaming/speed_views.py"
+        )
+    return app
+
+
+def spark_jars_args(speed: SpeedSettings) -> list[str]:
+    """spark-submit's connector arguments: ``--packages`` when SPARK_JARS_PACKAGES is set, else ``--jars`` of SPARK_JARS_DIR."""
+    if speed.spark_jars_packages:
+        return ["--packages", speed.spark_jars_packages]
+    return ["--jars", ",".join(connector_jars(speed.spark_jars_dir))]
+
+
+def job_command(job: str, speed: SpeedSettings) -> list[str]:
+    """The command line of a job; the other settings travel in the environment."""
     bin_dir = Path(sys.executable).parent
     if job == PRODUCER:
         return [str(bin_dir / "movie-pipeline"), "produce"]  # PRODUCER_EVERY_S, PRODUCER_LEDGER in the environment
     if job == SPEED_VIEWS:
-        from movie_pipeline.stack.jvm import spark_connector_jars
-        from spark_jobs.streaming import speed_views
-
         return [
             str(bin_dir / "spark-submit"),
             "--master",
-            env.get("SPARK_MASTER", "local[2]"),
-            "--jars",
-            ",".join(spark_connector_jars()),
-            "--conf",
-            "spark.sql.session.timeZone=UTC",
-            "--conf",
-            "spark.ui.enabled=false",
-            "--conf",
-            "spark.sql.shuffle.partitions=4",
-            speed_views.__file__,
+            speed.spark_master,
+            *spark_jars_args(speed),
+            *submit_args(STREAMING_CONF),
+            str(streaming_app(speed)),
             "--trigger",
-            env.get("SPEED_TRIGGER", "2 seconds"),
+            speed.trigger,
         ]
     raise ConfigError(f"unknown speed-layer job {job!r}; the jobs are {', '.join(JOBS)}")
 
@@ -61,10 +73,16 @@ class JobRunner(Protocol):
 
 
 class LocalProcessRunner:
-    def __init__(self, jobs_dir: Path = DEFAULT_JOBS_DIR, env: dict[str, str] | None = None) -> None:
-        self.jobs_dir = jobs_dir
+    def __init__(self, speed: SpeedSettings, env: dict[str, str] | None = None) -> None:
+        self.speed = speed
+        self.jobs_dir = speed.jobs_dir
         # TZ: PySpark hands timestamps to Python as naive local times, and the Cassandra driver reads naive as UTC
         self.env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "TZ": "UTC", **(env or {})}
+
+    @classmethod
+    def from_environment(cls, env: dict[str, str] | None = None) -> LocalProcessRunner:
+        """A runner whose settings are read from the environment its jobs get: this process's, with ``env`` over it."""
+        return cls(settings_from_env({**os.environ, **(env or {})}).speed, env)
 
     def pid_file(self, job: str) -> Path:
         return self.jobs_dir / job / "pid"
@@ -89,7 +107,7 @@ class LocalProcessRunner:
         if running is not None:
             return running
         self.pid_file(job).parent.mkdir(parents=True, exist_ok=True)
-        return spawn(job_command(job, self.env), self.log_file(job), self.pid_file(job), self.env, PROJECT_ROOT)
+        return spawn(job_command(job, self.speed), self.log_file(job), self.pid_file(job), self.env, PROJECT_ROOT)
 
     def stop(self, job: str) -> None:
         process = owned_process(self.pid_file(job))

@@ -1,27 +1,25 @@
 """What the speed supervisor DAG's tasks do (``dags/movie_speed_supervisor.py`` only wires them).
 
-Settings: the speed variables of ``movie_pipeline.config``, plus ``SPEED_JOBS_DIR`` (where the
-local runner keeps each job's pid and log, default ``.local/speed/jobs``) and ``SPEED_MAX_LAG``
-(events waiting in Kafka above which the lag check fails, default 50,000) and ``SPEED_JOBS`` (the
-jobs this supervisor keeps running, default ``producer,speed_views``; a job run elsewhere is left
-out and its tasks are skipped).
+Settings: the speed settings of ``movie_pipeline.config``: ``SPEED_JOBS`` (the jobs this supervisor
+keeps running; a job run elsewhere is left out and its tasks are skipped), ``SPEED_JOBS_DIR``
+(where the local runner keeps each job's pid and log), ``SPEED_MAX_LAG`` (events waiting in Kafka
+above which the lag check fails), and how the streaming job is submitted (``SPARK_MASTER``,
+``SPARK_JARS_DIR`` or ``SPARK_JARS_PACKAGES``, ``SPEED_STREAMING_APP``).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-from pathlib import Path
 
 from movie_pipeline.config import settings_from_env
-from movie_pipeline.speed.runner import DEFAULT_JOBS_DIR, JOBS, PRODUCER, SPEED_VIEWS, LocalProcessRunner
+from movie_pipeline.speed.jobs import PRODUCER, RESTART_VERDICTS, SPEED_VIEWS, STALLED, STARTING, UNSUPERVISED
+from movie_pipeline.speed.runner import LocalProcessRunner
 
 log = logging.getLogger(__name__)
-DEFAULT_MAX_LAG = 50_000
 
 
 def runner(env: dict[str, str] | None = None) -> LocalProcessRunner:
-    return LocalProcessRunner(Path(os.environ.get("SPEED_JOBS_DIR") or DEFAULT_JOBS_DIR), env)
+    return LocalProcessRunner.from_environment(env)
 
 
 def ensure_topics_and_tables() -> dict[str, list[str]]:
@@ -34,24 +32,21 @@ def ensure_topics_and_tables() -> dict[str, list[str]]:
     return {"topics": topics, "tables": tables}
 
 
-def supervised_jobs() -> list[str]:
-    return [job.strip() for job in (os.environ.get("SPEED_JOBS") or ",".join(JOBS)).split(",") if job.strip()]
-
-
 def watch(job: str) -> tuple[bool, dict]:
     """One poke of a job's sensor: (is the verdict final, the status). A starting job is poked again."""
     from movie_pipeline.speed.health import JobStatus, job_status
 
-    if job not in supervised_jobs():
-        log.info("%s is not in SPEED_JOBS (%s): not supervised here", job, ",".join(supervised_jobs()))
-        return True, JobStatus(job, "unsupervised", "not in SPEED_JOBS").as_dict()
-    status = job_status(settings_from_env(), runner(), job)
+    settings = settings_from_env()
+    if job not in settings.speed.jobs:
+        log.info("%s is not in SPEED_JOBS (%s): not supervised here", job, ",".join(settings.speed.jobs))
+        return True, JobStatus(job, UNSUPERVISED, "not in SPEED_JOBS").as_dict()
+    status = job_status(settings, LocalProcessRunner(settings.speed), job)
     log.info("%s: %s (%s)", job, status.verdict, status.detail)
-    return status.verdict != "starting", status.as_dict()
+    return status.verdict != STARTING, status.as_dict()
 
 
 def needs_restart(status: dict) -> bool:
-    return status["verdict"] in ("dead", "stalled")
+    return status["verdict"] in RESTART_VERDICTS
 
 
 def restart(status: dict) -> dict:
@@ -62,7 +57,7 @@ def restart(status: dict) -> dict:
 
     job = status["job"]
     jobs = runner(environment_from_airflow() if job == PRODUCER else None)
-    if status["verdict"] == "stalled":
+    if status["verdict"] == STALLED:
         log.warning("%s is stalled (%s): stopping it", job, status["detail"])
         jobs.stop(job)
     pid = jobs.start(job)
@@ -74,7 +69,7 @@ def check_lag(status: dict) -> int:
     """Fail (visibly) when more than SPEED_MAX_LAG events wait for the streaming job."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    max_lag = int(os.environ.get("SPEED_MAX_LAG") or DEFAULT_MAX_LAG)
+    max_lag = settings_from_env().speed.max_lag
     lag = status.get("lag")
     if status["job"] != SPEED_VIEWS or lag is None:
         return 0

@@ -9,8 +9,8 @@ import signal
 import subprocess
 from pathlib import Path
 
-from movie_pipeline.stack.process import tcp_open
-from movie_pipeline.stack.services.base import Service, StackError
+from movie_harness.stack.services.base import Service, StackError
+from movie_pipeline.processes import tcp_open
 
 
 def _postgres_bin() -> Path:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from movie_pipeline.stack import jvm
-from movie_pipeline.stack.process import tcp_open
-from movie_pipeline.stack.services.base import Service
+from movie_harness.stack import jvm
+from movie_harness.stack.services.base import Service
+from movie_pipeline.processes import tcp_open
 
 # From Cassandra 5.0's conf/jvm17-server.options: the module openings it needs on Java 17.
 _CASSANDRA_JVM17 = """
@@ -67,7 +67,7 @@ class Cassandra(Service):
 
     def prepare(self) -> None:
         super().prepare()
-        jvm.fetch("cassandra", self.settings.state_dir)
+        jvm.fetch("cassandra")
         directories = {key: self.data_dir / key for key in ("data", "commitlog", "saved_caches", "hints", "cdc_raw")}
         for directory in directories.values():
             directory.mkdir(parents=True, exist_ok=True)
@@ -115,9 +115,7 @@ class Cassandra(Service):
             f"-Dlogback.configurationFile={self.home / 'logback.xml'}",
             "-Dcassandra.skip_wait_for_gossip_to_settle=0",
         ]  # fmt: skip
-        return jvm.java_command(
-            jvm.jar_dir("cassandra", self.settings.state_dir), "org.apache.cassandra.service.CassandraDaemon", [], options
-        )
+        return jvm.java_command(jvm.jar_dir("cassandra"), "org.apache.cassandra.service.CassandraDaemon", [], options)
 
     def cluster(self, **options):
         """A cassandra-driver Cluster for this node (protocol v5, the local data centre)."""

@@ -3,29 +3,36 @@
 Prometheus runs ``deploy/prometheus/prometheus.yml`` and its alert rules with the targets rewritten
 to this stack's addresses: the job names, and so the rules and the Grafana dashboard, are the same
 locally and in docker-compose. The statsd_exporter is built once from its Go module (the Go module
-proxy; no Apache/Prometheus download site is reachable here) into ``.local/bin``.
+proxy; no Apache/Prometheus download site is reachable here) into ``.local/bin``, with the machine's
+Go when it is new enough, else with a Go toolchain fetched from the same proxy.
 """
 
 from __future__ import annotations
 
 import os
+import platform
+import re
 import shutil
 import subprocess
 import urllib.error
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import yaml
 
-from movie_pipeline.config import PROJECT_ROOT
-from movie_pipeline.stack.services.base import Service, StackError, StackSettings
+from movie_harness import REPO_ROOT
+from movie_harness.stack.services.base import Service, StackError, StackSettings
 
-DEPLOY = PROJECT_ROOT / "deploy"
+DEPLOY = REPO_ROOT / "deploy"
 PROMETHEUS_CONFIG = DEPLOY / "prometheus" / "prometheus.yml"
 GRAFANA_DASHBOARDS = DEPLOY / "grafana" / "dashboards"
 STATSD_MAPPING = DEPLOY / "statsd" / "airflow-mapping.yml"
 STATSD_EXPORTER_MODULE = "github.com/prometheus/statsd_exporter@v0.31.0"
-STATSD_EXPORTER = PROJECT_ROOT / ".local" / "bin" / "statsd_exporter"
+STATSD_EXPORTER = REPO_ROOT / ".local" / "bin" / "statsd_exporter"
+GO_MINIMUM = (1, 25)  # what the statsd_exporter's go.mod asks for
+GO_TOOLCHAIN = "go1.26.8"  # fetched from the Go module proxy when the machine's Go is older
+GO_PROXY = "https://proxy.golang.org"
 # scrape job -> the port (StackSettings.ports key) its target listens on locally
 LOCAL_TARGETS = {
     "prometheus": "prometheus",
@@ -106,15 +113,78 @@ class StatsdExporter(Service):
 
 def install_statsd_exporter() -> None:
     """``go install`` the pinned statsd_exporter into ``.local/bin`` (about 2 minutes, once)."""
-    go = shutil.which("go")
-    if go is None:
-        raise StackError("the statsd_exporter (Airflow's metrics for Prometheus) is built with Go, which is missing: install golang")
-    print(f"building {STATSD_EXPORTER_MODULE} with Go (once, about 2 minutes) ...", flush=True)
-    local = PROJECT_ROOT / ".local"
-    env = {**os.environ, "GOBIN": str(STATSD_EXPORTER.parent), "GOPATH": str(local / "go"), "GOFLAGS": "-modcacherw"}
-    done = subprocess.run([go, "install", STATSD_EXPORTER_MODULE], env=env, capture_output=True, text=True)
+    go = go_binary()
+    print(f"building {STATSD_EXPORTER_MODULE} with {go} (once, about 2 minutes) ...", flush=True)
+    local = REPO_ROOT / ".local"
+    env = {
+        **os.environ,
+        "GOBIN": str(STATSD_EXPORTER.parent),
+        "GOPATH": str(local / "go"),
+        "GOFLAGS": "-modcacherw",
+        "GOTOOLCHAIN": "local",
+    }
+    done = subprocess.run([str(go), "install", STATSD_EXPORTER_MODULE], env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise StackError(f"`go install {STATSD_EXPORTER_MODULE}` failed: {(done.stdout + done.stderr)[-1500:]}")
+
+
+def go_version(go: str | Path) -> tuple[int, int]:
+    """(major, minor) of a go command, (0, 0) when it does not answer."""
+    try:
+        done = subprocess.run(
+            [str(go), "env", "GOVERSION"], capture_output=True, text=True, timeout=60, env={**os.environ, "GOTOOLCHAIN": "local"}
+        )
+    except OSError:
+        return (0, 0)
+    match = re.match(r"go(\d+)\.(\d+)", done.stdout.strip())
+    return (int(match[1]), int(match[2])) if done.returncode == 0 and match else (0, 0)
+
+
+def go_binary() -> Path:
+    """A go command of at least GO_MINIMUM: the machine's, or GO_TOOLCHAIN fetched once from the Go module proxy.
+
+    Debian 12 ships Go 1.19, older than the statsd_exporter needs; the proxy serves the Go toolchain itself as the
+    module ``golang.org/toolchain`` (how ``GOTOOLCHAIN`` switches versions), so no download site is needed."""
+    machine = shutil.which("go")
+    if machine and go_version(machine) >= GO_MINIMUM:
+        return Path(machine)
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    version = f"v0.0.1-{GO_TOOLCHAIN}.linux-{arch}"
+    home = REPO_ROOT / ".local" / "go-toolchain" / version
+    go = home / "bin" / "go"
+    if go.exists() and go_version(go) >= GO_MINIMUM:
+        return go
+    proxy = next((p for p in os.environ.get("GOPROXY", GO_PROXY).split(",") if p.startswith("http")), GO_PROXY).rstrip("/")
+    url = f"{proxy}/golang.org/toolchain/@v/{version}.zip"
+    found = f"Go {'.'.join(map(str, go_version(machine)))} at {machine}" if machine else "no Go"
+    print(
+        f"the statsd_exporter needs Go >= {GO_MINIMUM[0]}.{GO_MINIMUM[1]} ({found}): fetching {GO_TOOLCHAIN} from {url} (once) ...",
+        flush=True,
+    )
+    archive = home.parent / f"{version}.zip"
+    home.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with urllib.request.urlopen(url, timeout=300) as response, archive.open("wb") as out:
+            shutil.copyfileobj(response, out)
+    except (urllib.error.URLError, OSError) as error:
+        raise StackError(
+            f"cannot fetch the Go toolchain {url} ({error}): install Go >= {GO_MINIMUM[0]}.{GO_MINIMUM[1]} and retry"
+        ) from None
+    prefix = f"golang.org/toolchain@{version}/"
+    shutil.rmtree(home, ignore_errors=True)
+    with zipfile.ZipFile(archive) as bundle:
+        for entry in bundle.infolist():
+            if entry.is_dir() or not entry.filename.startswith(prefix):
+                continue
+            target = home / entry.filename.removeprefix(prefix)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with bundle.open(entry) as source, target.open("wb") as out:
+                shutil.copyfileobj(source, out)
+            target.chmod((entry.external_attr >> 16) & 0o777 or 0o644)
+    archive.unlink()
+    if go_version(go) < GO_MINIMUM:
+        raise StackError(f"the fetched Go toolchain at {go} does not run: install Go >= {GO_MINIMUM[0]}.{GO_MINIMUM[1]} and retry")
+    return go
 
 
 class Prometheus(Service):

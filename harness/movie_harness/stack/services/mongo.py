@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from movie_pipeline.stack import jvm
-from movie_pipeline.stack.process import tcp_open
-from movie_pipeline.stack.services.base import Service
+from movie_harness.stack import jvm
+from movie_harness.stack.services.base import Service
+from movie_pipeline.processes import tcp_open
 
 
 class Mongo(Service):
@@ -12,11 +12,11 @@ class Mongo(Service):
 
     def prepare(self) -> None:
         super().prepare()
-        jvm.fetch("mongo", self.settings.state_dir)
-        jvm.compile_main("MongoServerMain", "mongo", self.settings.state_dir)
+        jvm.fetch("mongo")
+        jvm.compile_main("MongoServerMain", "mongo")
 
     def command(self) -> list[str]:
-        classpath = jvm.classpath("mongo", self.settings.state_dir, with_classes=True)
+        classpath = jvm.classpath("mongo", with_classes=True)
         database = self.data_dir / "mongo.mv.db"
         return [
             "java",

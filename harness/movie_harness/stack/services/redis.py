@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from movie_pipeline.stack.services.base import Service, StackError
+from movie_harness.stack.services.base import Service, StackError
 
 
 class Redis(Service):

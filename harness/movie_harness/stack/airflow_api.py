@@ -10,7 +10,7 @@ import time
 import urllib.error
 import urllib.request
 
-from movie_pipeline.stack.services.base import StackError, StackSettings
+from movie_harness.stack.services.base import StackError, StackSettings
 
 
 class AirflowApi:

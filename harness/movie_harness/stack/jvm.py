@@ -7,20 +7,20 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import shutil
 import subprocess
 from pathlib import Path
 
-from movie_pipeline.config import PROJECT_ROOT
+from movie_harness import REPO_ROOT
 from movie_pipeline.errors import PipelineError
+from movie_pipeline.spark_conf import connector_jars
 
 JVM_DIR = Path(__file__).resolve().parent / "jvm"
 POM = JVM_DIR / "pom.xml"
-JAR_CACHE = PROJECT_ROOT / ".local" / "jars"
+JAR_CACHE = REPO_ROOT / ".local" / "jars"
 
 
-def jar_dir(service: str, state_dir: Path) -> Path:
+def jar_dir(service: str) -> Path:
     """Jars are cached per checkout, not per state directory: a test stack reuses them."""
     return JAR_CACHE / service
 
@@ -29,9 +29,9 @@ def _pom_digest() -> str:
     return hashlib.sha256(POM.read_bytes()).hexdigest()[:16]
 
 
-def fetch(service: str, state_dir: Path) -> Path:
+def fetch(service: str) -> Path:
     """The directory holding the service's jars, fetched from Maven Central when missing or stale."""
-    target = jar_dir(service, state_dir)
+    target = jar_dir(service)
     stamp = target / ".pom-digest"
     if stamp.exists() and stamp.read_text() == _pom_digest():
         return target
@@ -51,21 +51,21 @@ def fetch(service: str, state_dir: Path) -> Path:
     return target
 
 
-def classes_dir(service: str, state_dir: Path) -> Path:
+def classes_dir(service: str) -> Path:
     return JAR_CACHE / f"{service}-classes"
 
 
-def classpath(service: str, state_dir: Path, with_classes: bool = False) -> str:
-    parts = [f"{jar_dir(service, state_dir)}/*"]
+def classpath(service: str, with_classes: bool = False) -> str:
+    parts = [f"{jar_dir(service)}/*"]
     if with_classes:
-        parts.insert(0, str(classes_dir(service, state_dir)))
+        parts.insert(0, str(classes_dir(service)))
     return ":".join(parts)
 
 
-def compile_main(name: str, service: str, state_dir: Path) -> Path:
+def compile_main(name: str, service: str) -> Path:
     """Compile ``jvm/<name>.java`` against the service's jars (skipped when up to date)."""
     source = JVM_DIR / f"{name}.java"
-    output = classes_dir(service, state_dir)
+    output = classes_dir(service)
     compiled = output / f"{name}.class"
     if compiled.exists() and compiled.stat().st_mtime >= source.stat().st_mtime:
         return output
@@ -73,7 +73,7 @@ def compile_main(name: str, service: str, state_dir: Path) -> Path:
     if javac is None:
         raise PipelineError("javac is needed to build the stack's small Java mains: install openjdk-17-jdk-headless")
     output.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([javac, "-d", str(output), "-cp", classpath(service, state_dir), str(source)], capture_output=True, text=True)
+    done = subprocess.run([javac, "-d", str(output), "-cp", classpath(service), str(source)], capture_output=True, text=True)
     if done.returncode != 0:
         raise PipelineError(f"compiling {source.name} failed: {done.stderr.strip()[-800:]}")
     return output
@@ -83,13 +83,10 @@ def java_command(jars: Path, main_class: str, args: list[str], options: list[str
     return ["java", *(options or []), "-cp", f"{jars}/*", main_class, *args]
 
 
+SPARK_CONNECTORS = "spark-connectors"
+
+
 def spark_connector_jars() -> list[str]:
-    """The Kafka and Avro connector jars for ``spark.jars``, without the libraries PySpark already ships."""
-    import pyspark
-
-    def library(jar: Path) -> str:  # "kafka-clients-3.9.2.jar" -> "kafka-clients"
-        return re.sub(r"-\d[\w.]*\.jar$", "", jar.name)
-
-    shipped = {library(jar) for jar in (Path(pyspark.__file__).parent / "jars").glob("*.jar")}
-    jars = fetch("spark-connectors", JAR_CACHE)
-    return sorted(str(jar) for jar in jars.glob("*.jar") if library(jar) not in shipped)
+    """The Kafka and Avro connector jars for ``spark.jars`` (fetched once into the directory the runtime's
+    ``SPARK_JARS_DIR`` defaults to), without the libraries PySpark already ships."""
+    return connector_jars(fetch(SPARK_CONNECTORS))

@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from movie_pipeline.stack.process import owned_process, rss_mb, spawn, tail, terminate
-from movie_pipeline.stack.services import Service, StackError, StackSettings, all_services
+from movie_harness.stack.services import Service, StackError, StackSettings, all_services
+from movie_pipeline.processes import owned_process, rss_mb, spawn, tail, terminate
 
 POLL_S = 0.5
 

@@ -7,9 +7,9 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from movie_pipeline.stack import jvm
-from movie_pipeline.stack.process import tcp_open
-from movie_pipeline.stack.services.base import Service, StackError, StackSettings
+from movie_harness.stack import jvm
+from movie_harness.stack.services.base import Service, StackError, StackSettings
+from movie_pipeline.processes import tcp_open
 
 
 class Kafka(Service):
@@ -39,7 +39,7 @@ class Kafka(Service):
 
     def prepare(self) -> None:
         super().prepare()
-        jars = jvm.fetch("kafka", self.settings.state_dir)
+        jars = jvm.fetch("kafka")
         nodes = range(1, self.settings.kafka_brokers + 1)
         replication = min(3, self.settings.kafka_brokers)
         voters = ",".join(f"{n}@{self.host}:{self.controller_port(n)}" for n in nodes)
@@ -79,7 +79,7 @@ class Kafka(Service):
             raise StackError(f"formatting Kafka storage in {self.data_dir} failed: {(done.stdout + done.stderr).strip()[-800:]}")
 
     def command(self) -> list[str]:
-        jars = jvm.jar_dir("kafka", self.settings.state_dir)
+        jars = jvm.jar_dir("kafka")
         options = ["-Xms256m", "-Xmx512m", f"-Dlog4j2.configurationFile={self.home / 'log4j2.yaml'}", "-Dkafka.logs.dir=" + str(self.home)]
         return jvm.java_command(jars, "kafka.Kafka", [str(self.properties_file)], options)
 

@@ -9,12 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from movie_pipeline.airflow_settings import connection_env
-from movie_pipeline.config import PROJECT_ROOT, REAL_TMDB_URL
-from movie_pipeline.stack.process import http_json
-from movie_pipeline.stack.services.base import Service, StackError, StackSettings
-from movie_pipeline.stack.services.kafka import Kafka
-from movie_pipeline.stack.services.postgres import Postgres
+from movie_harness import REPO_ROOT
+from movie_harness.airflow_settings import connection_env
+from movie_harness.stack import jvm
+from movie_harness.stack.services.base import Service, StackError, StackSettings
+from movie_harness.stack.services.kafka import Kafka
+from movie_harness.stack.services.postgres import Postgres
+from movie_pipeline.config import REAL_TMDB_URL
+from movie_pipeline.processes import http_json
 
 
 class AirflowComponent(Service):
@@ -64,6 +66,7 @@ class AirflowApiServer(AirflowComponent):
 
     def prepare(self) -> None:
         super().prepare()
+        jvm.fetch(jvm.SPARK_CONNECTORS)  # for the streaming job the supervisor submits (SPARK_JARS_DIR)
         env = self.environment()
         done = subprocess.run([self.command()[0], "db", "migrate"], env=env, capture_output=True, text=True)
         if done.returncode != 0:
@@ -101,9 +104,10 @@ def airflow_environment(settings: StackSettings) -> dict[str, str]:
         "AIRFLOW_HOME": str(home),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # spark-submit of this venv, for the Spark tasks
         "AIRFLOW_UI_URL": base_url,  # links to data-quality reports
-        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "SPARK_JARS_DIR": str(jvm.jar_dir(jvm.SPARK_CONNECTORS)),
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": "4",  # LocalExecutor keeps this many worker processes: sized for 2 cores
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres.sqlalchemy_url(),

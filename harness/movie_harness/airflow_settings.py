@@ -11,9 +11,9 @@ from pathlib import Path
 
 import yaml
 
-from movie_pipeline.config import PROJECT_ROOT
+from movie_harness import REPO_ROOT
 
-SETTINGS_FILE = PROJECT_ROOT / "airflow_settings.yaml"
+SETTINGS_FILE = REPO_ROOT / "airflow_settings.yaml"
 _FIELDS = {
     "conn_type": "conn_type",
     "conn_host": "host",

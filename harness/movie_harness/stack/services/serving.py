@@ -6,8 +6,8 @@ import os
 import sys
 from pathlib import Path
 
-from movie_pipeline.stack.process import http_json
-from movie_pipeline.stack.services.base import Service
+from movie_harness.stack.services.base import Service
+from movie_pipeline.processes import http_json
 
 BIN = Path(sys.executable).parent
 DEMO_TMDB_KEY = "0123456789abcdef0123456789abcdef"  # the simulator accepts any 32-hex key; not a secret

@@ -11,11 +11,11 @@ import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from movie_pipeline.config import PROJECT_ROOT
+from movie_harness import REPO_ROOT
 from movie_pipeline.errors import PipelineError
-from movie_pipeline.stack.process import tcp_open
+from movie_pipeline.processes import tcp_open
 
-DEFAULT_STATE_DIR = PROJECT_ROOT / ".local" / "stack"
+DEFAULT_STATE_DIR = REPO_ROOT / ".local" / "stack"
 DEFAULT_PORTS = {
     "postgres": 5432,
     "redis": 6379,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from movie_pipeline.stack import jvm
-from movie_pipeline.stack.process import http_json
-from movie_pipeline.stack.services.base import Service
+from movie_harness.stack import jvm
+from movie_harness.stack.services.base import Service
+from movie_pipeline.processes import http_json
 
 
 class Hdfs(Service):
@@ -24,11 +24,11 @@ class Hdfs(Service):
 
     def prepare(self) -> None:
         super().prepare()
-        jvm.fetch("hdfs", self.settings.state_dir)
-        jvm.compile_main("MiniHdfsMain", "hdfs", self.settings.state_dir)
+        jvm.fetch("hdfs")
+        jvm.compile_main("MiniHdfsMain", "hdfs")
 
     def command(self) -> list[str]:
-        classpath = jvm.classpath("hdfs", self.settings.state_dir, with_classes=True)
+        classpath = jvm.classpath("hdfs", with_classes=True)
         args = [self.host, str(self.port), str(self.http_port), str(self.data_dir), str(self.datanodes)]
         return ["java", "-Xmx768m", "-cp", classpath, "MiniHdfsMain", *args]
 

@@ -15,17 +15,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-from movie_pipeline.config import PROJECT_ROOT
-from movie_pipeline.stack.services.base import Service, StackError
-from movie_pipeline.stack.services.monitoring import http_ok
-from movie_pipeline.stack.services.postgres import ANALYTICS
+from movie_harness import REPO_ROOT
+from movie_harness.stack.services.base import Service, StackError
+from movie_harness.stack.services.monitoring import http_ok
+from movie_harness.stack.services.postgres import ANALYTICS
 
 SUPERSET_VERSION = "5.0.0"
 # beside it: the PostgreSQL driver, and what its open-ended requirements would otherwise take too new
 # (marshmallow 4 breaks Superset 5.0's schemas at import)
 SUPERSET_PINS = ("psycopg2-binary==2.9.13", "marshmallow<4")
-SUPERSET_DIR = PROJECT_ROOT / "deploy" / "superset"
-VENV = PROJECT_ROOT / ".local" / "superset-venv"
+SUPERSET_DIR = REPO_ROOT / "deploy" / "superset"
+VENV = REPO_ROOT / ".local" / "superset-venv"
 
 
 class Superset(Service):

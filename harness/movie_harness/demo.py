@@ -22,17 +22,17 @@ import argparse
 import sys
 import time
 
-from movie_pipeline.config import PROJECT_ROOT
+from movie_harness import REPO_ROOT
+from movie_harness.stack import manager
+from movie_harness.stack.airflow_api import AirflowApi
+from movie_harness.stack.services import StackSettings
+from movie_harness.stack.services.airflow import uses_real_tmdb
+from movie_harness.stack.services.postgres import ANALYTICS
+from movie_harness.stack.services.serving import TmdbSimulator
+from movie_harness.stack.services.superset import Superset
 from movie_pipeline.errors import PipelineError
-from movie_pipeline.stack import manager
-from movie_pipeline.stack.airflow_api import AirflowApi
-from movie_pipeline.stack.services import StackSettings
-from movie_pipeline.stack.services.airflow import uses_real_tmdb
-from movie_pipeline.stack.services.postgres import ANALYTICS
-from movie_pipeline.stack.services.serving import TmdbSimulator
-from movie_pipeline.stack.services.superset import Superset
 
-DEMO_DIR = PROJECT_ROOT / ".local" / "demo"
+DEMO_DIR = REPO_ROOT / ".local" / "demo"
 API_KEY_FILE = DEMO_DIR / "api-key"
 BATCH, SUPERVISOR, EXPORT = "movie_batch", "movie_speed_supervisor", "movie_serving_export"
 DAGS = (BATCH, SUPERVISOR, EXPORT)
@@ -81,14 +81,15 @@ def newest_run(airflow: AirflowApi, dag_id: str, timeout_s: float) -> dict:
 
 
 def wait_for_speed_jobs(timeout_s: float) -> None:
-    from movie_pipeline.speed.runner import DEFAULT_JOBS_DIR, JOBS, LocalProcessRunner
+    from movie_pipeline.speed.jobs import JOBS
+    from movie_pipeline.speed.runner import LocalProcessRunner
 
-    jobs = LocalProcessRunner(DEFAULT_JOBS_DIR)
+    jobs = LocalProcessRunner.from_environment()
     deadline = time.monotonic() + timeout_s
     while not all(jobs.is_alive(job) for job in JOBS):
         if time.monotonic() > deadline:
             states = {job: "running" if jobs.is_alive(job) else "not running" for job in JOBS}
-            raise PipelineError(f"the speed jobs are not all running after {timeout_s:.0f} s: {states}; logs under {DEFAULT_JOBS_DIR}")
+            raise PipelineError(f"the speed jobs are not all running after {timeout_s:.0f} s: {states}; logs under {jobs.jobs_dir}")
         time.sleep(5)
     for job in JOBS:
         print(f"  {job}: pid {jobs.pid(job)}, log {jobs.log_file(job)}", flush=True)
@@ -163,12 +164,12 @@ def where_to_look(settings: StackSettings, key: str) -> None:
     api = f"http://{host}:{ports['api']}"
     print(
         f"""
-Airflow UI          http://{host}:{ports["airflow"]}   (user admin; password in {credentials.relative_to(PROJECT_ROOT)})
+Airflow UI          http://{host}:{ports["airflow"]}   (user admin; password in {credentials.relative_to(REPO_ROOT)})
 data quality        http://{host}:{ports["airflow"]}/data-quality/   (and a run's "Data quality" tab)
 API docs            {api}/docs
-Superset            http://{host}:{ports["superset"]}/superset/dashboard/movie-analytics/   (user admin; password in {superset.relative_to(PROJECT_ROOT)})
+Superset            http://{host}:{ports["superset"]}/superset/dashboard/movie-analytics/   (user admin; password in {superset.relative_to(REPO_ROOT)})
 Prometheus          http://{host}:{ports["prometheus"]}/classic/alerts   (Debian's build has the classic UI; rules: deploy/prometheus/alerts.yml)
-demo API key        {key}   (kept in {API_KEY_FILE.relative_to(PROJECT_ROOT)}; more: .venv/bin/movie-pipeline api-keys create NAME)
+demo API key        {key}   (kept in {API_KEY_FILE.relative_to(REPO_ROOT)}; more: .venv/bin/movie-pipeline api-keys create NAME)
 
 try:
   curl -s -H "X-API-Key: {key}" '{api}/v1/movies?sort=popularity&limit=3'
@@ -180,10 +181,11 @@ services: .venv/bin/movie-pipeline stack status      stop everything: make demo-
 
 
 def down(settings: StackSettings) -> None:
-    from movie_pipeline.speed.runner import DEFAULT_JOBS_DIR, JOBS, LocalProcessRunner
+    from movie_pipeline.speed.jobs import JOBS
+    from movie_pipeline.speed.runner import LocalProcessRunner
 
     manager.down(settings, ["airflow"])  # first, so that the supervisor cannot restart the jobs
-    jobs = LocalProcessRunner(DEFAULT_JOBS_DIR)
+    jobs = LocalProcessRunner.from_environment()
     for job in JOBS:
         if jobs.is_alive(job):
             print(f"{job:<22} stopping (pid {jobs.pid(job)})", flush=True)

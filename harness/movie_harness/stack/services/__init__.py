@@ -1,16 +1,16 @@
 """The services of the local stack: how each is prepared, started and judged ready."""
 
-from movie_pipeline.stack.services.airflow import AirflowApiServer, AirflowComponent, airflow_environment, airflow_health
-from movie_pipeline.stack.services.base import DEFAULT_PORTS, DEFAULT_STATE_DIR, Service, StackError, StackSettings
-from movie_pipeline.stack.services.cassandra import Cassandra
-from movie_pipeline.stack.services.hdfs import Hdfs
-from movie_pipeline.stack.services.kafka import Kafka
-from movie_pipeline.stack.services.mongo import Mongo
-from movie_pipeline.stack.services.monitoring import Prometheus, StatsdExporter
-from movie_pipeline.stack.services.postgres import Postgres
-from movie_pipeline.stack.services.redis import Redis
-from movie_pipeline.stack.services.serving import ServingApi, TmdbSimulator
-from movie_pipeline.stack.services.superset import Superset
+from movie_harness.stack.services.airflow import AirflowApiServer, AirflowComponent, airflow_environment, airflow_health
+from movie_harness.stack.services.base import DEFAULT_PORTS, DEFAULT_STATE_DIR, Service, StackError, StackSettings
+from movie_harness.stack.services.cassandra import Cassandra
+from movie_harness.stack.services.hdfs import Hdfs
+from movie_harness.stack.services.kafka import Kafka
+from movie_harness.stack.services.mongo import Mongo
+from movie_harness.stack.services.monitoring import Prometheus, StatsdExporter
+from movie_harness.stack.services.postgres import Postgres
+from movie_harness.stack.services.redis import Redis
+from movie_harness.stack.services.serving import ServingApi, TmdbSimulator
+from movie_harness.stack.services.superset import Superset
 
 __all__ = [
     "DEFAULT_PORTS",

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from movie_pipeline.tmdb.simulator.catalogue import GENRES, Catalogue, paginate
+from movie_harness.tmdb_simulator.catalogue import GENRES, Catalogue, paginate
 
 LIST_PAGE_SIZE = 20
 CHANGES_PAGE_SIZE = 100

@@ -1,0 +1,40 @@
+"""The Spark settings every part uses: the batch DAG's spark-submit, the streaming job's runner,
+the spark-submit entrypoints' sessions and the tests' sessions. No pyspark import here."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+from movie_pipeline.errors import ConfigError
+
+# UTC: the lake's timestamps are UTC and PySpark hands them to Python as naive local times
+SESSION_CONF: dict[str, str] = {"spark.sql.session.timeZone": "UTC", "spark.ui.enabled": "false"}
+# the streaming job's state store and Cassandra writes: a few partitions, not the default 200
+STREAMING_CONF: dict[str, str] = {**SESSION_CONF, "spark.sql.shuffle.partitions": "4"}
+
+
+def submit_args(conf: dict[str, str]) -> list[str]:
+    """``--conf key=value`` arguments of spark-submit."""
+    return [arg for key, value in conf.items() for arg in ("--conf", f"{key}={value}")]
+
+
+def _library(jar: Path) -> str:  # "kafka-clients-3.9.2.jar" -> "kafka-clients"
+    return re.sub(r"-\d[\w.]*\.jar$", "", jar.name)
+
+
+def connector_jars(jars_dir: Path) -> list[str]:
+    """The jars of ``jars_dir`` for ``spark.jars`` (Kafka source and sink, ``from_avro``), without the libraries
+    PySpark already ships. The directory is filled by the image build or, locally, by the harness (Maven)."""
+    jars = sorted(jars_dir.glob("*.jar")) if jars_dir.is_dir() else []
+    if not jars:
+        raise ConfigError(
+            f"no Spark connector jars in {jars_dir}: set SPARK_JARS_DIR to the directory holding the spark-sql-kafka and "
+            "spark-avro jars with their dependencies (the image has them in /opt/movie-pipeline/jars; in a checkout "
+            "`movie-pipeline stack up` fetches them), or SPARK_JARS_PACKAGES to Maven coordinates Spark resolves itself"
+        )
+    spec = importlib.util.find_spec("pyspark")
+    shipped_dir = Path(next(iter(spec.submodule_search_locations))) / "jars" if spec and spec.submodule_search_locations else None
+    shipped = {_library(jar) for jar in shipped_dir.glob("*.jar")} if shipped_dir else set()
+    return [str(jar) for jar in jars if _library(jar) not in shipped]
