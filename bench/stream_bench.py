@@ -36,8 +36,9 @@ from movie_pipeline.config import settings_from_env
 from movie_pipeline.schemas.avro import METRIC, REVIEW
 from movie_pipeline.speed import cassandra
 from movie_pipeline.speed.health import kafka_lag, latest_batch
+from movie_pipeline.speed.jobs import SPEED_VIEWS
 from movie_pipeline.speed.registry import CheckedInIds
-from movie_pipeline.speed.runner import SPEED_VIEWS, LocalProcessRunner
+from movie_pipeline.speed.runner import LocalProcessRunner
 from movie_pipeline.speed.topics import ensure_topics
 from movie_pipeline.speed.wire import frame
 

@@ -42,6 +42,7 @@ from pathlib import Path
 import pendulum
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import CronDataIntervalTimetable, dag, task
+from airflow.sdk.types import RuntimeTaskInstanceProtocol
 
 import spark_jobs
 from movie_pipeline.assets import GOLD_ASSETS
@@ -61,33 +62,39 @@ SPARK_JOBS = Path(spark_jobs.__file__).parent  # installed with the project's pa
     default_args={"owner": "data-engineering", "retries": 2, "retry_delay": timedelta(minutes=2)},
 )
 def movie_batch():
+    # Airflow passes these context values by name: the run's interval (absent for a manual run without a logical
+    # date: interval_for_run's rule), the run, the task instance (its dag_id and run_id) and the outlet events
+
     @task(execution_timeout=timedelta(hours=3))
-    def extract(**context) -> dict:
+    def extract(data_interval_start=None, data_interval_end=None, dag_run=None) -> dict:
         """Ingest the run's data interval from TMDB into bronze."""
-        from movie_pipeline.tasks import extract_to_bronze
+        from movie_pipeline.tasks import extract_to_bronze, interval_for_run
 
-        return extract_to_bronze(context)
+        return extract_to_bronze(interval_for_run(data_interval_start, data_interval_end, dag_run))
 
     @task
-    def validate_bronze(**context) -> dict:
+    def validate_bronze(ti: RuntimeTaskInstanceProtocol, data_interval_start=None, data_interval_end=None, dag_run=None) -> dict:
         """Great Expectations on the interval's bronze."""
-        from movie_pipeline.tasks import validate_bronze
+        from movie_pipeline.tasks import interval_for_run, validate_bronze
 
-        return validate_bronze(context)
+        return validate_bronze(interval_for_run(data_interval_start, data_interval_end, dag_run), ti.dag_id, ti.run_id)
 
     @task
-    def validate_silver(**context) -> dict:
+    def validate_silver(ti: RuntimeTaskInstanceProtocol) -> dict:
         """Great Expectations on silver."""
         from movie_pipeline.tasks import validate_tables
 
-        return validate_tables(context, "silver")
+        return validate_tables("silver", ti.dag_id, ti.run_id)
 
     @task(outlets=list(GOLD_ASSETS.values()))
-    def validate_gold(**context) -> dict:
+    def validate_gold(
+        ti: RuntimeTaskInstanceProtocol, outlet_events=None, data_interval_start=None, data_interval_end=None, dag_run=None
+    ) -> dict:
         """Great Expectations on gold; then the gold Assets' events, with metadata."""
-        from movie_pipeline.tasks import publish_gold, validate_tables
+        from movie_pipeline.tasks import interval_for_run, publish_gold, validate_tables
 
-        return publish_gold(context, validate_tables(context, "gold"))
+        interval = interval_for_run(data_interval_start, data_interval_end, dag_run)
+        return publish_gold(validate_tables("gold", ti.dag_id, ti.run_id), interval, outlet_events)
 
     def spark_step(job: str) -> SparkSubmitOperator:
         return SparkSubmitOperator(

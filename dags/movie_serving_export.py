@@ -47,11 +47,11 @@ from movie_pipeline.assets import GOLD_ASSETS, SERVING_ASSET
 )
 def movie_serving_export():
     @task(outlets=[SERVING_ASSET], execution_timeout=timedelta(minutes=30))
-    def export_serving_views(**context) -> dict:
+    def export_serving_views(run_id=None, outlet_events=None) -> dict:  # context values, passed by name
         """Merge gold and the speed views; publish a new version of the serving views to MongoDB."""
         from movie_pipeline.tasks import export_serving_views
 
-        return export_serving_views(context)
+        return export_serving_views(run_id, outlet_events)
 
     @task(execution_timeout=timedelta(minutes=15))
     def publish_analytics(exported: dict) -> dict:

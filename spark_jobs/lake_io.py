@@ -19,11 +19,6 @@ def _filesystem(spark: SparkSession, uri: str):
     return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), path
 
 
-def _exists(spark: SparkSession, pattern: str) -> bool:
-    fs, path = _filesystem(spark, pattern)
-    return bool(fs.globStatus(path))
-
-
 def _read_text(spark: SparkSession, fs, path) -> str:
     """A small file's text, read on the driver (Spark's file sources skip ``_``-files like ours)."""
     stream = fs.open(path)

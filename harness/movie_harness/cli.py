@@ -146,7 +146,7 @@ def _stack(args: argparse.Namespace) -> int:
     return 0
 
 
-def _interrupt(signum: int, frame: object) -> None:
+def _interrupt(signum: int, frame: object) -> None:  # noqa: ARG001 - a signal handler's signature
     raise KeyboardInterrupt  # stop serving on SIGTERM as on Ctrl-C
 
 

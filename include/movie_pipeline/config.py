@@ -1,62 +1,33 @@
-"""Every setting in one place: environment variables, or an Airflow connection inside Airflow.
+"""Every setting of the runtime, declared once: its environment variable, type, default and meaning.
 
-| variable           | default                          | meaning                                   |
-|--------------------|----------------------------------|-------------------------------------------|
-| TMDB_BASE_URL      | https://api.themoviedb.org/3     | TMDB v3 base URL (or the simulator's)     |
-| TMDB_API_KEY       |                                  | v3 key, sent as ``api_key``               |
-| TMDB_READ_TOKEN    |                                  | v4 read access token, sent as Bearer      |
-| TMDB_RATE_LIMIT    | 4                                | requests per second, for the whole process|
-| TMDB_CONCURRENCY   | 8                                | requests in flight at once (TMDB caps 20) |
-| TMDB_TIMEOUT       | 10                               | seconds before a request is abandoned     |
-| TMDB_MAX_RETRIES   | 6                                | retries of a timeout / 5xx / lost connection |
-| PIPELINE_HOME      | the checkout                     | where expectations/ is, and .local/ for the defaults below |
-| LAKE_URI           | file://<repo>/.local/lake        | base URI of the data lake                 |
-| DATA_QUALITY_DIR   | <repo>/.local/quality            | GX context: validation results, Data Docs |
-| AIRFLOW_UI_URL     | http://localhost:8080            | where links to reports point              |
-| KAFKA_BOOTSTRAP_SERVERS | 127.0.0.1:9092              | the speed layer's Kafka brokers           |
-| KAFKA_PARTITIONS   | 6                                | partitions of each event topic (on creation) |
-| KAFKA_REPLICATION  | 1                                | replication factor of the topics (on creation) |
-| KAFKA_RETENTION_HOURS | 168                           | retention of the metric/review topics     |
-| SCHEMA_REGISTRY_URL |                                 | Confluent-API registry; unset: checked-in ids |
-| CASSANDRA_HOSTS    | 127.0.0.1                        | comma-separated contact points            |
-| CASSANDRA_PORT     | 9042                             | CQL port                                  |
-| SPEED_KEYSPACE     | movie_speed                      | keyspace of the speed views               |
-| SPEED_TTL_GRACE_HOURS | 2                             | speed rows live 48 h plus this grace      |
-| SPEED_WATERMARK    | 10 minutes                       | how late an event may be and still count  |
-| SPEED_CHECKPOINT_URI | <lake>/_checkpoints/speed      | streaming checkpoints (on the lake)       |
-| SPEED_REPLAY_FROM  |                                  | ISO instant a new checkpoint starts reading Kafka from (replays) |
-| SPEED_JOBS         | producer,speed_views             | the jobs the supervisor keeps running here |
-| SPEED_JOBS_DIR     | <repo>/.local/speed/jobs         | the local runner's pid and log per job    |
-| SPEED_MAX_LAG      | 50000                            | events waiting in Kafka that fail the lag check |
-| SPARK_MASTER       | local[2]                         | where the supervisor submits the streaming job |
-| SPEED_TRIGGER      | 2 seconds                        | the streaming job's micro-batch trigger   |
-| SPEED_STREAMING_APP | spark_jobs/streaming/speed_views.py of the installed package | the streaming job's file |
-| SPARK_JARS_DIR     | <repo>/.local/jars/spark-connectors | the Kafka and Avro connector jars (the image bakes them) |
-| SPARK_JARS_PACKAGES |                                 | Maven coordinates for spark.jars.packages, instead of SPARK_JARS_DIR |
-| PRODUCER_EVERY_S   | 60                               | seconds between the producer's TMDB polls |
-| PRODUCER_LEDGER    | <repo>/.local/speed/producer-ledger.sqlite | what the producer has sent (SQLite) |
-| MONGO_URI          | mongodb://127.0.0.1:27017        | the serving views' MongoDB (API, CLI)     |
-| MONGO_DATABASE     | movies                           | their database                            |
-| REDIS_URL          | redis://127.0.0.1:6379/0         | the API's cache and rate limits           |
-| API_RATE_LIMIT     | 600                              | requests per minute and API key           |
-| API_CACHE_TTL_S    | 10                               | seconds an answer with speed data stays fresh; 0: no cache |
+Processes outside Airflow (the API, the speed jobs, the command line) read the environment
+(``settings_from_env``). Inside Airflow the connections are the single source of endpoints and
+credentials (``settings_from_airflow``): each connection below fills the settings it names, and an
+absent connection leaves them to the environment.
 
-Inside Airflow the connection ``tmdb_default`` supplies the same TMDB settings: ``host`` is the
-base URL, ``password`` the API key, and ``extra`` may hold ``read_token``, ``rate_limit``,
-``concurrency``, ``timeout`` and ``max_retries``. Environment variables set explicitly win.
+| connection          | fills                                                                      |
+|---------------------|----------------------------------------------------------------------------|
+| ``tmdb_default``    | TMDB_BASE_URL (host), TMDB_API_KEY (password), extra: read_token, rate_limit, concurrency, timeout, max_retries; a TMDB variable set explicitly wins (a real key for the stack's connection) |
+| ``kafka_default``   | KAFKA_BOOTSTRAP_SERVERS (extra ``bootstrap.servers``)                       |
+| ``cassandra_default`` | CASSANDRA_HOSTS (host, comma-separated), CASSANDRA_PORT (port), SPEED_KEYSPACE (schema) |
+| ``spark_default``   | SPARK_MASTER (host, with its port when set): where the supervisor submits the streaming job |
+
+``mongo_default`` and ``analytics_default`` are read by the export DAG's tasks through their hooks;
+``spark_default`` by the batch DAG's ``SparkSubmitOperator`` too. ``python -m movie_pipeline.config``
+prints the table of every setting (the README's *Configuration* holds it, checked by a test).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
+from typing import Any
 
 from movie_pipeline.errors import ConfigError
 from movie_pipeline.speed.jobs import JOBS
-
-REAL_TMDB_URL = "https://api.themoviedb.org/3"
 
 
 def _pipeline_home() -> Path:
@@ -68,24 +39,29 @@ def _pipeline_home() -> Path:
 
 
 PROJECT_ROOT = _pipeline_home()  # expectations/ and the default places of the local state (.local/)
-DEFAULT_LAKE_URI = (PROJECT_ROOT / ".local" / "lake").as_uri()
-DEFAULT_QUALITY_DIR = PROJECT_ROOT / ".local" / "quality"
-DEFAULT_UI_URL = "http://localhost:8080"
-DEFAULT_PRODUCER_LEDGER = PROJECT_ROOT / ".local" / "speed" / "producer-ledger.sqlite"
-DEFAULT_JOBS_DIR = PROJECT_ROOT / ".local" / "speed" / "jobs"
-DEFAULT_SPARK_JARS_DIR = PROJECT_ROOT / ".local" / "jars" / "spark-connectors"  # where the harness's Maven fetch puts them
-TMDB_CONN_ID = "tmdb_default"
+LOCAL = PROJECT_ROOT / ".local"
+REAL_TMDB_URL = "https://api.themoviedb.org/3"
+SPEED_HOURS = 48  # the speed views cover the last 48 hours (the merge cutoff)
+TMDB_CONN_ID, KAFKA_CONN_ID, CASSANDRA_CONN_ID, SPARK_CONN_ID = "tmdb_default", "kafka_default", "cassandra_default", "spark_default"
+MONGO_CONN_ID, ANALYTICS_CONN_ID = "mongo_default", "analytics_default"
+
+
+def setting(env: str, default: Any, doc: str, *, secret: bool = False, shown: str | None = None) -> Any:
+    """A field read from the environment variable ``env``; ``shown`` is the default as the docs print it."""
+    return field(default=default, repr=not secret, metadata={"env": env, "doc": doc, "shown": shown})
 
 
 @dataclass(frozen=True)
 class TmdbSettings:
-    base_url: str = REAL_TMDB_URL
-    api_key: str | None = field(default=None, repr=False)
-    read_token: str | None = field(default=None, repr=False)
-    rate_limit: float = 4.0
-    concurrency: int = 8
-    timeout: float = 10.0
-    max_retries: int = 6
+    base_url: str = setting("TMDB_BASE_URL", REAL_TMDB_URL, "TMDB v3 base URL; the simulator's is `http://127.0.0.1:8765/3`")
+    api_key: str | None = setting("TMDB_API_KEY", None, "v3 API key (sent as `api_key`, redacted from logs)", secret=True)
+    read_token: str | None = setting(
+        "TMDB_READ_TOKEN", None, "v4 API read access token (sent as `Authorization: Bearer`); used instead of the key when set", secret=True
+    )
+    rate_limit: float = setting("TMDB_RATE_LIMIT", 4.0, "requests per second for the whole process (TMDB tolerates about 40-50)")
+    concurrency: int = setting("TMDB_CONCURRENCY", 8, "requests in flight (TMDB allows 20 connections per IP)")
+    timeout: float = setting("TMDB_TIMEOUT", 10.0, "seconds before a request is abandoned and retried")
+    max_retries: int = setting("TMDB_MAX_RETRIES", 6, "retries of timeouts, lost connections and 5xx (backoff 0.5 s doubling, jittered)")
 
     def __post_init__(self) -> None:
         if self.rate_limit <= 0:
@@ -110,36 +86,57 @@ class TmdbSettings:
             )
 
 
-SPEED_HOURS = 48  # the speed views cover the last 48 hours (the merge cutoff)
-
-
 @dataclass(frozen=True)
 class SpeedSettings:
-    kafka_bootstrap_servers: str = "127.0.0.1:9092"
-    kafka_partitions: int = 6
-    kafka_replication: int = 1
-    kafka_retention_hours: float = 168.0
-    schema_registry_url: str | None = None
-    cassandra_hosts: tuple[str, ...] = ("127.0.0.1",)
-    cassandra_port: int = 9042
-    keyspace: str = "movie_speed"
-    ttl_grace_hours: float = 2.0
-    watermark: str = "10 minutes"
-    checkpoint_uri: str | None = None  # default: <lake>/_checkpoints/speed
-    replay_from: str | None = None  # ISO instant: a new checkpoint starts reading Kafka there (else: earliest)
-    producer_every_s: float = 60.0
-    producer_ledger: Path = DEFAULT_PRODUCER_LEDGER
-    producer_metrics_port: int | None = None  # Prometheus /metrics of the producer (off when unset)
-    stream_metrics_port: int | None = None  # Prometheus /metrics of the streaming job's driver (off when unset)
-    metrics_host: str = "127.0.0.1"  # where those two listen (0.0.0.0 in containers)
-    jobs: tuple[str, ...] = JOBS  # the jobs this supervisor keeps running (a job run elsewhere is left out)
-    jobs_dir: Path = DEFAULT_JOBS_DIR  # the local runner's pid and log of each job
-    max_lag: int = 50_000  # events waiting in Kafka for the streaming job above which the lag check fails
-    spark_master: str = "local[2]"
-    trigger: str = "2 seconds"
-    streaming_app: Path | None = None  # default: spark_jobs/streaming/speed_views.py of the installed spark_jobs
-    spark_jars_dir: Path = DEFAULT_SPARK_JARS_DIR
-    spark_jars_packages: str | None = None  # Maven coordinates Spark resolves itself, instead of spark_jars_dir
+    kafka_bootstrap_servers: str = setting("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092", "the speed layer's Kafka")
+    kafka_partitions: int = setting("KAFKA_PARTITIONS", 6, "partitions of each event topic, when the topics are created")
+    kafka_replication: int = setting("KAFKA_REPLICATION", 1, "replication factor of the topics, when they are created")
+    kafka_retention_hours: float = setting("KAFKA_RETENTION_HOURS", 168.0, "retention of the metric and review topics")
+    schema_registry_url: str | None = setting(
+        "SCHEMA_REGISTRY_URL", None, "a Confluent-API schema registry; unset: the ids checked in beside the schemas"
+    )
+    cassandra_hosts: tuple[str, ...] = setting(
+        "CASSANDRA_HOSTS", ("127.0.0.1",), "the speed views' Cassandra contact points, comma-separated"
+    )
+    cassandra_port: int = setting("CASSANDRA_PORT", 9042, "their CQL port")
+    keyspace: str = setting("SPEED_KEYSPACE", "movie_speed", "the speed views' keyspace")
+    ttl_grace_hours: float = setting("SPEED_TTL_GRACE_HOURS", 2.0, "speed rows live 48 h plus this")
+    watermark: str = setting("SPEED_WATERMARK", "10 minutes", "how late an event may arrive and still be counted")
+    checkpoint_uri: str | None = setting(
+        "SPEED_CHECKPOINT_URI", None, "the streaming job's checkpoints", shown="`<LAKE_URI>/_checkpoints/speed`"
+    )
+    replay_from: str | None = setting(
+        "SPEED_REPLAY_FROM", None, "an ISO instant: a streaming job started on a new checkpoint reads Kafka from there (see *Operations*)"
+    )
+    producer_every_s: float = setting("PRODUCER_EVERY_S", 60.0, "the producer's poll interval (its `--every` wins)")
+    producer_ledger: Path = setting(
+        "PRODUCER_LEDGER", LOCAL / "speed" / "producer-ledger.sqlite", "what the producer has sent (its `--ledger` wins)"
+    )
+    producer_metrics_port: int | None = setting(
+        "PRODUCER_METRICS_PORT", None, "Prometheus `/metrics` of the producer (the stack's Airflow sets 9110)", shown="off"
+    )
+    stream_metrics_port: int | None = setting(
+        "SPEED_METRICS_PORT", None, "Prometheus `/metrics` of the streaming job's driver (the stack's Airflow sets 9111)", shown="off"
+    )
+    metrics_host: str = setting("METRICS_HOST", "127.0.0.1", "where those two listen (0.0.0.0 in containers)")
+    jobs: tuple[str, ...] = setting("SPEED_JOBS", JOBS, "the jobs the supervisor keeps running here (a job run elsewhere is left out)")
+    jobs_dir: Path = setting("SPEED_JOBS_DIR", LOCAL / "speed" / "jobs", "the local runner's pid and log of each job")
+    max_lag: int = setting("SPEED_MAX_LAG", 50_000, "events waiting in Kafka for the streaming job above which the lag check fails")
+    spark_master: str = setting(
+        "SPARK_MASTER", "local[2]", "where the supervisor submits the streaming job (inside Airflow: `spark_default`)"
+    )
+    trigger: str = setting("SPEED_TRIGGER", "2 seconds", "the streaming job's micro-batch trigger")
+    streaming_app: Path | None = setting(
+        "SPEED_STREAMING_APP", None, "the streaming job's file", shown="the installed `spark_jobs/streaming/speed_views.py`"
+    )
+    spark_jars_dir: Path = setting(
+        "SPARK_JARS_DIR",
+        LOCAL / "jars" / "spark-connectors",
+        "the streaming job's Kafka and Avro connector jars (the image bakes them in `/opt/movie-pipeline/jars`)",
+    )
+    spark_jars_packages: str | None = setting(
+        "SPARK_JARS_PACKAGES", None, "Maven coordinates Spark resolves itself (`spark.jars.packages`), instead of SPARK_JARS_DIR"
+    )
 
     def __post_init__(self) -> None:
         if self.producer_every_s <= 0:
@@ -164,11 +161,19 @@ class SpeedSettings:
 
 @dataclass(frozen=True)
 class ServingSettings:
-    mongo_uri: str = field(default="mongodb://127.0.0.1:27017", repr=False)  # may hold a password
-    mongo_database: str = "movies"
-    redis_url: str = field(default="redis://127.0.0.1:6379/0", repr=False)
-    rate_limit_per_minute: int = 600
-    cache_ttl_s: float = 10.0
+    mongo_uri: str = setting(
+        "MONGO_URI",
+        "mongodb://127.0.0.1:27017",
+        "the serving views, for the API and `api-keys` (the export DAG: `mongo_default`)",
+        secret=True,
+    )
+    mongo_database: str = setting("MONGO_DATABASE", "movies", "their database")
+    redis_url: str = setting("REDIS_URL", "redis://127.0.0.1:6379/0", "the API's cache and rate-limit counters", secret=True)
+    rate_limit_per_minute: int = setting("API_RATE_LIMIT", 600, "requests per minute and API key")
+    cache_ttl_s: float = setting("API_CACHE_TTL_S", 10.0, "seconds an answer with speed data stays fresh (0: no cache)")
+    metrics_dir: Path | None = setting(
+        "PROMETHEUS_MULTIPROC_DIR", None, "where several API workers keep their metrics (`serve --workers N` sets it)", shown="off"
+    )
 
     def __post_init__(self) -> None:
         if self.rate_limit_per_minute < 1:
@@ -180,114 +185,135 @@ class ServingSettings:
 @dataclass(frozen=True)
 class Settings:
     tmdb: TmdbSettings = field(default_factory=TmdbSettings)
-    lake_uri: str = DEFAULT_LAKE_URI
-    quality_dir: Path = DEFAULT_QUALITY_DIR
-    ui_url: str = DEFAULT_UI_URL
+    lake_uri: str = setting(
+        "LAKE_URI", (LOCAL / "lake").as_uri(), "the data lake's base URI (`hdfs://...` in production)", shown="`file://<repo>/.local/lake`"
+    )
+    quality_dir: Path = setting("DATA_QUALITY_DIR", LOCAL / "quality", "Great Expectations results and Data Docs")
+    ui_url: str = setting("AIRFLOW_UI_URL", "http://localhost:8080", "where the links to data-quality reports point")
     speed: SpeedSettings = field(default_factory=SpeedSettings)
     serving: ServingSettings = field(default_factory=ServingSettings)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ui_url", self.ui_url.rstrip("/"))
 
     @property
     def checkpoint_uri(self) -> str:
         return self.speed.checkpoint_uri or f"{self.lake_uri.rstrip('/')}/_checkpoints/speed"
 
 
-def _number(env: Mapping[str, str], name: str, kind: type, default):
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return kind(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a {kind.__name__}, got {raw!r}") from None
+_PARSERS: dict[str, Callable[[str], Any]] = {"str": str, "int": int, "float": float, "Path": Path}
+
+
+def _parser(annotation: str) -> Callable[[str], Any]:
+    """How a field's variable is read, from its annotation (``int | None``, ``tuple[str, ...]``: a comma-separated list)."""
+    base = annotation.removesuffix(" | None")
+    if base.startswith("tuple["):
+        return lambda raw: tuple(part.strip() for part in raw.split(",") if part.strip())
+    return _PARSERS[base]
+
+
+def _read(cls: type, env: Mapping[str, str], nested: Mapping[str, Any]) -> Any:
+    values = dict(nested)
+    for spec in fields(cls):
+        name = spec.metadata.get("env")
+        raw = env.get(name) if name else None
+        if raw is None or raw == "":
+            continue
+        parse = _parser(spec.type)
+        try:
+            values[spec.name] = parse(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a {getattr(parse, '__name__', 'value')}, got {raw!r}") from None
+    return cls(**values)
 
 
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """The settings of the environment (this process's unless given); unset or empty variables keep their defaults."""
     env = os.environ if env is None else env
-    tmdb = TmdbSettings(
-        base_url=env.get("TMDB_BASE_URL") or REAL_TMDB_URL,
-        api_key=env.get("TMDB_API_KEY") or None,
-        read_token=env.get("TMDB_READ_TOKEN") or None,
-        rate_limit=_number(env, "TMDB_RATE_LIMIT", float, 4.0),
-        concurrency=_number(env, "TMDB_CONCURRENCY", int, 8),
-        timeout=_number(env, "TMDB_TIMEOUT", float, 10.0),
-        max_retries=_number(env, "TMDB_MAX_RETRIES", int, 6),
+    nested = {"tmdb": _read(TmdbSettings, env, {}), "speed": _read(SpeedSettings, env, {}), "serving": _read(ServingSettings, env, {})}
+    return _read(Settings, env, nested)
+
+
+def declared() -> Iterator[tuple[str, str, str]]:
+    """(variable, default as shown, meaning) of every setting, in declaration order."""
+
+    def walk(cls: type) -> Iterator[tuple[str, str, str]]:
+        for spec in fields(cls):
+            if "env" in spec.metadata:
+                yield spec.metadata["env"], spec.metadata["shown"] or _shown(spec.default), spec.metadata["doc"]
+            elif is_dataclass(spec.default_factory):
+                yield from walk(spec.default_factory)
+
+    yield (
+        "PIPELINE_HOME",
+        "the checkout",
+        "where `expectations/` is, and the base of the `<repo>/.local/...` defaults (the image: `/opt/movie-pipeline`)",
     )
-    speed = SpeedSettings(
-        kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or SpeedSettings.kafka_bootstrap_servers,
-        kafka_partitions=_number(env, "KAFKA_PARTITIONS", int, SpeedSettings.kafka_partitions),
-        kafka_replication=_number(env, "KAFKA_REPLICATION", int, SpeedSettings.kafka_replication),
-        kafka_retention_hours=_number(env, "KAFKA_RETENTION_HOURS", float, SpeedSettings.kafka_retention_hours),
-        schema_registry_url=env.get("SCHEMA_REGISTRY_URL") or None,
-        cassandra_hosts=tuple(h.strip() for h in (env.get("CASSANDRA_HOSTS") or "127.0.0.1").split(",") if h.strip()),
-        cassandra_port=_number(env, "CASSANDRA_PORT", int, SpeedSettings.cassandra_port),
-        keyspace=env.get("SPEED_KEYSPACE") or SpeedSettings.keyspace,
-        ttl_grace_hours=_number(env, "SPEED_TTL_GRACE_HOURS", float, SpeedSettings.ttl_grace_hours),
-        watermark=env.get("SPEED_WATERMARK") or SpeedSettings.watermark,
-        checkpoint_uri=env.get("SPEED_CHECKPOINT_URI") or None,
-        replay_from=env.get("SPEED_REPLAY_FROM") or None,
-        producer_every_s=_number(env, "PRODUCER_EVERY_S", float, SpeedSettings.producer_every_s),
-        producer_metrics_port=_number(env, "PRODUCER_METRICS_PORT", int, None),
-        stream_metrics_port=_number(env, "SPEED_METRICS_PORT", int, None),
-        metrics_host=env.get("METRICS_HOST") or SpeedSettings.metrics_host,
-        producer_ledger=Path(env.get("PRODUCER_LEDGER") or DEFAULT_PRODUCER_LEDGER),
-        jobs=tuple(job.strip() for job in env["SPEED_JOBS"].split(",") if job.strip()) if env.get("SPEED_JOBS") else JOBS,
-        jobs_dir=Path(env.get("SPEED_JOBS_DIR") or DEFAULT_JOBS_DIR),
-        max_lag=_number(env, "SPEED_MAX_LAG", int, SpeedSettings.max_lag),
-        spark_master=env.get("SPARK_MASTER") or SpeedSettings.spark_master,
-        trigger=env.get("SPEED_TRIGGER") or SpeedSettings.trigger,
-        streaming_app=Path(env["SPEED_STREAMING_APP"]) if env.get("SPEED_STREAMING_APP") else None,
-        spark_jars_dir=Path(env.get("SPARK_JARS_DIR") or DEFAULT_SPARK_JARS_DIR),
-        spark_jars_packages=env.get("SPARK_JARS_PACKAGES") or None,
-    )
-    serving = ServingSettings(
-        mongo_uri=env.get("MONGO_URI") or ServingSettings.mongo_uri,
-        mongo_database=env.get("MONGO_DATABASE") or ServingSettings.mongo_database,
-        redis_url=env.get("REDIS_URL") or ServingSettings.redis_url,
-        rate_limit_per_minute=_number(env, "API_RATE_LIMIT", int, ServingSettings.rate_limit_per_minute),
-        cache_ttl_s=_number(env, "API_CACHE_TTL_S", float, ServingSettings.cache_ttl_s),
-    )
-    return Settings(
-        tmdb=tmdb,
-        lake_uri=env.get("LAKE_URI") or DEFAULT_LAKE_URI,
-        quality_dir=Path(env.get("DATA_QUALITY_DIR") or DEFAULT_QUALITY_DIR),
-        ui_url=(env.get("AIRFLOW_UI_URL") or DEFAULT_UI_URL).rstrip("/"),
-        speed=speed,
-        serving=serving,
-    )
+    yield from walk(Settings)
 
 
-def settings_from_airflow(conn_id: str = TMDB_CONN_ID, env: Mapping[str, str] | None = None) -> Settings:
-    """Settings for a task: the Airflow connection, overridden by explicitly set variables."""
-    return settings_from_env(environment_from_airflow(conn_id, env))
+def _shown(default: Any) -> str:
+    if default is None:
+        return ""
+    if isinstance(default, tuple):
+        default = ",".join(default)
+    if isinstance(default, Path):
+        default = f"<repo>/{default.relative_to(PROJECT_ROOT)}" if default.is_relative_to(PROJECT_ROOT) else default
+    if isinstance(default, float) and default.is_integer():
+        default = int(default)
+    return f"`{default}`"
 
 
-def environment_from_airflow(conn_id: str = TMDB_CONN_ID, env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment with the TMDB variables of the Airflow connection filled in (explicitly set ones win).
+def markdown_table() -> str:
+    """The table of every setting, as the README's *Configuration* holds it."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    rows += [f"| `{name}` | {shown} | {doc} |" for name, shown, doc in declared()]
+    return "\n".join(rows)
 
-    Inside a task: for the task itself and for the processes it starts (the speed layer's producer)."""
+
+def settings_from_airflow(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings for a task: the environment with what the Airflow connections define filled in (see the module doc)."""
+    return settings_from_env(environment_from_airflow(env))
+
+
+def environment_from_airflow(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment with the settings the Airflow connections define filled in, for a task itself and for the
+    processes it starts (the speed jobs). A connection that is not defined leaves its settings to the environment."""
+    env = dict(os.environ if env is None else env)
+    tmdb = _connection(TMDB_CONN_ID)
+    if tmdb is not None:
+        extra = tmdb.extra_dejson
+        from_tmdb = {
+            "TMDB_BASE_URL": tmdb.host,
+            "TMDB_API_KEY": tmdb.password,
+            "TMDB_READ_TOKEN": extra.get("read_token"),
+            "TMDB_RATE_LIMIT": extra.get("rate_limit"),
+            "TMDB_CONCURRENCY": extra.get("concurrency"),
+            "TMDB_TIMEOUT": extra.get("timeout"),
+            "TMDB_MAX_RETRIES": extra.get("max_retries"),
+        }
+        # a TMDB variable set explicitly wins: a real key over the connection of a local stack
+        env = {**{k: str(v) for k, v in from_tmdb.items() if v not in (None, "")}, **{k: v for k, v in env.items() if v}}
+    endpoints: dict[str, Any] = {}
+    if (kafka := _connection(KAFKA_CONN_ID)) is not None:
+        endpoints["KAFKA_BOOTSTRAP_SERVERS"] = kafka.extra_dejson.get("bootstrap.servers")
+    if (cassandra := _connection(CASSANDRA_CONN_ID)) is not None:
+        endpoints.update(CASSANDRA_HOSTS=cassandra.host, CASSANDRA_PORT=cassandra.port, SPEED_KEYSPACE=cassandra.schema)
+    if (spark := _connection(SPARK_CONN_ID)) is not None and spark.host:
+        endpoints["SPARK_MASTER"] = f"{spark.host}:{spark.port}" if spark.port else spark.host
+    env.update({k: str(v) for k, v in endpoints.items() if v not in (None, "")})  # the connections are the source of endpoints
+    return env
+
+
+def _connection(conn_id: str):
     from airflow.sdk import Connection  # only inside a running task
     from airflow.sdk.exceptions import AirflowNotFoundException
 
-    env = os.environ if env is None else env
     try:
-        conn = Connection.get(conn_id)
+        return Connection.get(conn_id)
     except AirflowNotFoundException:
-        if not (env.get("TMDB_API_KEY") or env.get("TMDB_READ_TOKEN")):
-            raise ConfigError(
-                f"the Airflow connection {conn_id!r} is not defined and TMDB_API_KEY / TMDB_READ_TOKEN are not set: "
-                "add the connection (see airflow_settings.yaml) or set the variables"
-            ) from None
-        return dict(env)
-    extra = conn.extra_dejson
-    from_conn = {
-        "TMDB_BASE_URL": conn.host,
-        "TMDB_API_KEY": conn.password,
-        "TMDB_READ_TOKEN": extra.get("read_token"),
-        "TMDB_RATE_LIMIT": extra.get("rate_limit"),
-        "TMDB_CONCURRENCY": extra.get("concurrency"),
-        "TMDB_TIMEOUT": extra.get("timeout"),
-        "TMDB_MAX_RETRIES": extra.get("max_retries"),
-    }
-    merged = {k: str(v) for k, v in from_conn.items() if v not in (None, "")}
-    merged.update({k: v for k, v in env.items() if v})
-    return merged
+        return None
+
+
+if __name__ == "__main__":
+    sys.stdout.write(markdown_table() + "\n")

@@ -153,7 +153,7 @@ class _Run:
         self.hydrated = 0
         self.tombstones = 0
 
-    def _valid_ids(self, response: TmdbResponse, keep: Callable[[dict], bool] = lambda item: True) -> list[int]:
+    def _valid_ids(self, response: TmdbResponse, keep: Callable[[dict], bool] = lambda _item: True) -> list[int]:
         ids = []
         for item in response.payload.get("results") or []:
             movie_id = item.get("id") if isinstance(item, dict) else None

@@ -1,4 +1,9 @@
-"""What the DAGs' tasks do. DAG files only wire these; nothing here runs at import time."""
+"""What the DAGs' tasks do. DAG files only wire these; nothing here runs at import time.
+
+Each takes what it needs from its run as arguments (the interval, the DAG and run ids, the outlet
+events), not Airflow's context dict; settings come from ``settings_from_airflow`` (the connections
+over the environment).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from movie_pipeline.config import ANALYTICS_CONN_ID, MONGO_CONN_ID
 from movie_pipeline.intervals import Interval
 
 log = logging.getLogger(__name__)
@@ -13,17 +19,18 @@ log = logging.getLogger(__name__)
 BATCH_PERIOD = timedelta(hours=4)
 
 
-def interval_for_run(context: dict[str, Any], period: timedelta = BATCH_PERIOD) -> Interval:
+def interval_for_run(
+    data_interval_start: datetime | None, data_interval_end: datetime | None, dag_run: Any, period: timedelta = BATCH_PERIOD
+) -> Interval:
     """The data interval a run is responsible for.
 
     Scheduled runs and backfills carry their interval. A manual run may have no logical date
     (Airflow 3); its rule is: **the latest complete period before the run was requested**, i.e.
     for a run requested at 09:30 UTC with a 4-hour schedule, [04:00, 08:00).
     """
-    start, end = context.get("data_interval_start"), context.get("data_interval_end")
+    start, end = data_interval_start, data_interval_end
     if start is not None and end is not None and start < end:
         return Interval(_utc(start), _utc(end))
-    dag_run = context.get("dag_run")
     requested = getattr(dag_run, "run_after", None) or datetime.now(UTC)
     interval = Interval.latest_complete(_utc(requested), period)
     log.warning(
@@ -34,12 +41,11 @@ def interval_for_run(context: dict[str, Any], period: timedelta = BATCH_PERIOD) 
     return interval
 
 
-def extract_to_bronze(context: dict[str, Any], full: bool = False) -> dict[str, Any]:
+def extract_to_bronze(interval: Interval, full: bool = False) -> dict[str, Any]:
     """The batch DAG's extract step: ingest the run's interval into bronze; return a summary."""
     from movie_pipeline.config import settings_from_airflow
     from movie_pipeline.ingest import ingest
 
-    interval = interval_for_run(context)
     settings = settings_from_airflow()
     log.info(
         "ingesting %s from %s at up to %g req/s into %s", interval, settings.tmdb.base_url, settings.tmdb.rate_limit, settings.lake_uri
@@ -60,38 +66,38 @@ def extract_to_bronze(context: dict[str, Any], full: bool = False) -> dict[str, 
     }
 
 
-def validate_bronze(context: dict[str, Any]) -> dict[str, Any]:
+def validate_bronze(interval: Interval, dag_id: str, run_id: str) -> dict[str, Any]:
     """Check the run's bronze interval (the bronze checkpoint)."""
-    from movie_pipeline.config import settings_from_env
+    from movie_pipeline.config import settings_from_airflow
     from movie_pipeline.lake import Lake
     from movie_pipeline.quality.tables import bronze_frames
 
-    settings = settings_from_env()
-    return _validate(context, "bronze", bronze_frames(Lake(settings.lake_uri), interval_for_run(context)))
+    settings = settings_from_airflow()
+    return _validate(settings, "bronze", bronze_frames(Lake(settings.lake_uri), interval), dag_id, run_id)
 
 
-def validate_tables(context: dict[str, Any], layer: str) -> dict[str, Any]:
+def validate_tables(layer: str, dag_id: str, run_id: str) -> dict[str, Any]:
     """Check every table of ``silver`` or ``gold`` (that layer's checkpoint)."""
-    from movie_pipeline.config import settings_from_env
+    from movie_pipeline.config import settings_from_airflow
     from movie_pipeline.lake import Lake
     from movie_pipeline.quality.tables import table_frames
 
-    return _validate(context, layer, table_frames(Lake(settings_from_env().lake_uri), layer))
+    settings = settings_from_airflow()
+    return _validate(settings, layer, table_frames(Lake(settings.lake_uri), layer), dag_id, run_id)
 
 
-def publish_gold(context: dict[str, Any], quality: dict[str, Any]) -> dict[str, Any]:
+def publish_gold(quality: dict[str, Any], interval: Interval, outlet_events: Any) -> dict[str, Any]:
     """Validate gold, then attach rows, rejects and the data-quality pass rate to the gold Assets' events."""
     import pyarrow.parquet as pq
 
     from movie_pipeline.assets import GOLD_ASSETS
-    from movie_pipeline.config import settings_from_env
+    from movie_pipeline.config import settings_from_airflow
     from movie_pipeline.lake import Lake
 
-    lake = Lake(settings_from_env().lake_uri)
+    lake = Lake(settings_from_airflow().lake_uri)
     silver_rejects = pq.read_table(lake.path("silver", "rejects"), columns=[], filesystem=lake.fs).num_rows
-    interval = interval_for_run(context)
     for view, asset in GOLD_ASSETS.items():
-        context["outlet_events"][asset].extra = {
+        outlet_events[asset].extra = {
             "rows": quality["rows"][view],  # counted by the gold checkpoint, which read every view
             "silver_rejects": silver_rejects,
             "dq_pass_rate": quality["pass_rate"],
@@ -102,27 +108,27 @@ def publish_gold(context: dict[str, Any], quality: dict[str, Any]) -> dict[str, 
     return {**quality, "silver_rejects": silver_rejects}
 
 
-def export_serving_views(context: dict[str, Any], mongo_conn_id: str = "mongo_default") -> dict[str, Any]:
+def export_serving_views(run_id: str, outlet_events: Any, mongo_conn_id: str = MONGO_CONN_ID) -> dict[str, Any]:
     """Merge gold and the speed views into a new version of the MongoDB serving views; record the counts on the Asset."""
     from airflow.providers.mongo.hooks.mongo import MongoHook
 
     from movie_pipeline.assets import SERVING_ASSET
-    from movie_pipeline.config import settings_from_env
+    from movie_pipeline.config import settings_from_airflow
     from movie_pipeline.lake import Lake
     from movie_pipeline.serving import export, store
 
-    settings = settings_from_env()
+    settings = settings_from_airflow()  # the lake, and Cassandra's speed windows (cassandra_default)
     hook = MongoHook(mongo_conn_id=mongo_conn_id)
-    database = hook.connection.schema or "movies"
-    version = store.version_for(context["run_id"])
+    database = _mongo_database(hook)
+    version = store.version_for(run_id)
     with hook:
         counts = export.export(Lake(settings.lake_uri), settings.speed, hook.get_conn()[database], version, emit=log.info)
-    context["outlet_events"][SERVING_ASSET].extra = {"version": version, "database": database, **counts}
+    outlet_events[SERVING_ASSET].extra = {"version": version, "database": database, **counts}
     return {"version": version, "counts": counts}
 
 
 def publish_analytics(
-    exported: dict[str, Any], mongo_conn_id: str = "mongo_default", postgres_conn_id: str = "analytics_default"
+    exported: dict[str, Any], mongo_conn_id: str = MONGO_CONN_ID, postgres_conn_id: str = ANALYTICS_CONN_ID
 ) -> dict[str, int]:
     """Copy the version just exported to MongoDB into the ``analytics`` tables of the dashboards (one transaction)."""
     from airflow.providers.mongo.hooks.mongo import MongoHook
@@ -133,7 +139,7 @@ def publish_analytics(
     version = exported["version"]
     mongo = MongoHook(mongo_conn_id=mongo_conn_id)
     with mongo:
-        views = analytics.read_version(mongo.get_conn()[mongo.connection.schema or "movies"], version)
+        views = analytics.read_version(mongo.get_conn()[_mongo_database(mongo)], version)
     rows = analytics.table_rows(views, version, datetime.now(UTC))
     import psycopg2
 
@@ -149,12 +155,9 @@ def publish_analytics(
         connection.close()
 
 
-def _validate(context: dict[str, Any], layer: str, frames) -> dict[str, Any]:
-    from movie_pipeline.config import settings_from_env
+def _validate(settings, layer: str, frames, dag_id: str, run_id: str) -> dict[str, Any]:
     from movie_pipeline.quality.checks import run_report_url, validate_layer
 
-    settings = settings_from_env()
-    dag_id, run_id = context["dag"].dag_id, context["run_id"]
     report = validate_layer(settings.quality_dir, layer, frames, dag_id, run_id)
     url = run_report_url(settings.ui_url, dag_id, run_id)
     for line in report.lines():
@@ -176,6 +179,13 @@ def _validate(context: dict[str, Any], layer: str, frames) -> dict[str, Any]:
         "rows": {t.table: t.rows for t in report.tables},
         "report_url": url,
     }
+
+
+def _mongo_database(hook: Any) -> str:
+    """The serving views' database: the connection's schema (the default database's name when it has none)."""
+    from movie_pipeline.config import ServingSettings
+
+    return hook.connection.schema or ServingSettings.mongo_database
 
 
 def _utc(value: datetime) -> datetime:

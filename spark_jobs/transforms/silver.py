@@ -16,14 +16,11 @@ Sentiment labels use VADER's standard thresholds on the compound score: >= 0.05 
 
 from __future__ import annotations
 
-import pandas as pd
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
-from pyspark.sql.functions import pandas_udf
-from pyspark.sql.types import DoubleType
 
-from movie_pipeline.sentiment import NEGATIVE_THRESHOLD, POSITIVE_THRESHOLD
 from spark_jobs import schemas
+from spark_jobs.sentiment import label_column, vader_compound
 
 TOP_CAST = 5
 EARLIEST_RELEASE_YEAR = 1870
@@ -196,19 +193,6 @@ def merge_snapshots(existing: DataFrame, new: DataFrame) -> DataFrame:
     return existing.unionByName(new)
 
 
-@pandas_udf(DoubleType())
-def vader_compound(texts: pd.Series) -> pd.Series:
-    """VADER's compound score (-1..1) of each text; the lexicon ships in the package."""
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-    analyzer = SentimentIntensityAnalyzer()
-    return texts.fillna("").map(lambda text: analyzer.polarity_scores(text)["compound"])
-
-
-def sentiment_label(compound: Column) -> Column:
-    return F.when(compound >= POSITIVE_THRESHOLD, "positive").when(compound <= NEGATIVE_THRESHOLD, "negative").otherwise("neutral")
-
-
 def known_movies(details: DataFrame) -> DataFrame:
     """movie_id of every movie with at least one valid (non-tombstone) details record."""
     return details.where(~F.col("is_tombstone")).select("movie_id").distinct()
@@ -264,7 +248,7 @@ def reviews(details: DataFrame, review_pages: DataFrame, known: DataFrame | None
     scored = (
         latest_reviews(valid)
         .withColumn("sentiment_compound", vader_compound(F.col("content")))
-        .withColumn("sentiment_label", sentiment_label(F.col("sentiment_compound")))
+        .withColumn("sentiment_label", label_column(F.col("sentiment_compound")))
     )
     rejects = checked.where(F.col("reason").isNotNull()).select(
         F.lit("reviews").alias("source_entity"), "source_partition", "reason", F.col("review_json").alias("raw")

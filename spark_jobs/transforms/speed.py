@@ -21,8 +21,8 @@ from pyspark.sql.avro.functions import from_avro
 from pyspark.sql.streaming.state import GroupState, GroupStateTimeout
 
 from movie_pipeline.schemas.avro import METRIC, REVIEW, EventType
-from spark_jobs.transforms.silver import vader_compound
-from spark_jobs.transforms.speed_windows import LATE_FIELDS, STATE_SHARDS, WINDOW_FIELDS, WINDOW_MS, Event, StateShard
+from spark_jobs.sentiment import vader_compound
+from spark_jobs.transforms.speed_windows import STATE_SHARDS, WINDOW_MS, Event, StateShard
 
 DEAD_LETTER_COLUMNS = ("topic", "partition", "offset", "key", "value", "reason")
 EVENT_COLUMNS = (
@@ -109,7 +109,7 @@ def decode(raw: DataFrame, schema_ids: dict[str, int]) -> tuple[DataFrame, DataF
     return events, dead
 
 
-def _fold(key: tuple, batches: Iterator[pd.DataFrame], state: GroupState) -> Iterator[pd.DataFrame]:
+def _fold(key: tuple, batches: Iterator[pd.DataFrame], state: GroupState) -> Iterator[pd.DataFrame]:  # noqa: ARG001 - applyInPandasWithState's
     """One state shard's events of a micro-batch (or its timeout) -> changed windows and late events."""
     watermark = state.getCurrentWatermarkMs()
     shard = StateShard.from_state(state.get[0] if state.exists else None)
@@ -159,11 +159,3 @@ def window(events: DataFrame, watermark_delay: str) -> DataFrame:
     for column in ("window_start", "window_end", "last_event_time", "event_time", "watermark"):
         folded = folded.withColumn(column, F.timestamp_millis(column))
     return folded
-
-
-def window_rows(folded: DataFrame) -> DataFrame:
-    return folded.filter(F.col("row_type") == "window").select(*WINDOW_FIELDS)
-
-
-def late_rows(folded: DataFrame) -> DataFrame:
-    return folded.filter(F.col("row_type") == "late").select(*LATE_FIELDS)

@@ -48,8 +48,9 @@ from movie_pipeline.secrets_scan import find_secrets, log_files
 from movie_pipeline.serving import export, keys, store
 from movie_pipeline.speed import cassandra
 from movie_pipeline.speed.health import checkpoint_offsets
+from movie_pipeline.speed.jobs import PRODUCER, SPEED_VIEWS
 from movie_pipeline.speed.registry import CheckedInIds
-from movie_pipeline.speed.runner import PRODUCER, SPEED_VIEWS, LocalProcessRunner
+from movie_pipeline.speed.runner import LocalProcessRunner
 from movie_pipeline.speed.wire import WireFormatError, decode
 from tests.conftest import API_KEY, REPO, own_stack
 from tests.integration.test_serving import gold_lake

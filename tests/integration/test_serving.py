@@ -215,7 +215,7 @@ def test_the_api_answers_with_keys_limits_cache_and_the_speed_merge(services, sp
         "API_RATE_LIMIT": "40",
     }.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(api, "KEY_CACHE_S", 0.0)  # revocations take effect at once here
+    monkeypatch.setattr(api.backends, "KEY_CACHE_S", 0.0)  # revocations take effect at once here
     with TestClient(api.create_app()) as app:  # one event loop for the whole test, as a server has
         assert app.get("/healthz").json() == {"status": "ok"}
         ready = app.get("/readyz")

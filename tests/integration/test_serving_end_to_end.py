@@ -19,11 +19,13 @@ from movie_harness.stack import manager
 from movie_harness.stack.services import Kafka
 from movie_harness.tmdb_simulator import Catalogue
 from movie_pipeline.config import settings_from_env
+from movie_pipeline.intervals import Interval
 from movie_pipeline.lake import Lake
 from movie_pipeline.merge import cutoff
 from movie_pipeline.serving import store
 from movie_pipeline.speed import cassandra
-from movie_pipeline.speed.runner import SPEED_VIEWS, LocalProcessRunner
+from movie_pipeline.speed.jobs import SPEED_VIEWS
+from movie_pipeline.speed.runner import LocalProcessRunner
 from movie_pipeline.speed.topics import ensure_topics
 from tests.conftest import own_stack
 from tests.integration.test_movie_batch_dag import use_simulator
@@ -61,8 +63,11 @@ def live_events(movie_id: int, now: datetime) -> list[tuple[str, dict]]:
                     "content": TEXTS[i % len(TEXTS)]})
         for i, t in enumerate(at)
     ]  # fmt: skip
-    for i, minutes in enumerate((15, 12, 9)):
-        t = (now - timedelta(minutes=minutes)).replace(microsecond=0)
+    # fresh metrics: after the batch's as_of (the end of the latest complete 4-hour interval, maybe minutes ago), so
+    # that they are the freshest observation whatever the time of day
+    batch_end = Interval.latest_complete(now, timedelta(hours=4)).end
+    for i in range(3):
+        t = max(now - timedelta(minutes=15 - 3 * i), batch_end + (now - batch_end) * (i + 1) / 4).replace(microsecond=0)
         events.append(
             ("metric", {"movie_id": movie_id, "event_time": t, "popularity": 900.5 + i, "vote_average": 7.5, "vote_count": 5000 + i,
                         "source": "e2e"})
@@ -92,11 +97,16 @@ def test_the_api_answers_the_merge_of_the_batch_and_the_speed_layer_exactly_at_t
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     use_simulator(monkeypatch, start_simulator(catalogue=Catalogue(300, seed=42), rate_limit=1000, now=now.timestamp()))
-    mongo = {"host": services.host, "port": services.ports["mongo"], "schema": database}
-    analytics_db = {"host": services.host, "port": services.ports["postgres"]}
-    conns = connection_env(overrides={"mongo_default": mongo, "analytics_default": analytics_db})
-    for conn_id in ("MONGO_DEFAULT", "ANALYTICS_DEFAULT"):
-        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id}", conns[f"AIRFLOW_CONN_{conn_id}"])
+    # inside Airflow the connections are the source of the endpoints: this stack's, for every service the DAGs use
+    stores = {
+        "mongo_default": {"host": services.host, "port": services.ports["mongo"], "schema": database},
+        "analytics_default": {"host": services.host, "port": services.ports["postgres"]},
+        "cassandra_default": {"host": services.host, "port": services.ports["cassandra"], "schema": database},
+        "kafka_default": {"extra": {"bootstrap.servers": Kafka(services).bootstrap_servers}},
+    }
+    for name, value in connection_env(overrides=stores).items():
+        if name != "AIRFLOW_CONN_TMDB_DEFAULT":  # the simulator's, set above
+            monkeypatch.setenv(name, value)
     settings = settings_from_env()
     dags = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
 

@@ -25,8 +25,9 @@ from movie_harness.tmdb_simulator import Catalogue
 from movie_pipeline.config import SpeedSettings, settings_from_env
 from movie_pipeline.schemas.avro import DEAD_LETTER_TOPIC, EVENT_TYPES, METADATA, METRIC, REVIEW
 from movie_pipeline.speed import cassandra
+from movie_pipeline.speed.jobs import PRODUCER, SPEED_VIEWS
 from movie_pipeline.speed.registry import CheckedInIds
-from movie_pipeline.speed.runner import PRODUCER, SPEED_VIEWS, LocalProcessRunner
+from movie_pipeline.speed.runner import LocalProcessRunner
 from movie_pipeline.speed.topics import ensure_topics
 from movie_pipeline.speed.wire import decode, frame
 from tests.conftest import API_KEY, REPO

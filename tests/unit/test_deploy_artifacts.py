@@ -28,8 +28,11 @@ SECRETS = {"TMDB_API_KEY", "TMDB_READ_TOKEN"}
 
 
 def environment_variables_the_code_reads() -> set[str]:
-    pattern = re.compile(r"""(?:environ(?:\.get)?|env\.get|_number\(env,)\s*[\[(]?\s*["']([A-Z][A-Z0-9_]+)["']""")
-    names = set()
+    """The declared settings, and any variable read elsewhere (the scan of the next test finds none in the runtime)."""
+    from movie_pipeline.config import declared
+
+    pattern = re.compile(r"""(?:environ(?:\.get)?|env\.get|getenv)\s*[\[(]?\s*["']([A-Z][A-Z0-9_]+)["']""")
+    names = {name for name, _, _ in declared()}
     for folder in ("include", "spark_jobs", "dags", "plugins"):
         for path in (REPO / folder).rglob("*.py"):
             names |= set(pattern.findall(path.read_text()))
@@ -197,3 +200,24 @@ def test_the_readme_documents_every_setting_the_code_reads():
     readme = (REPO / "README.md").read_text()
     undocumented = {name for name in environment_variables_the_code_reads() if f"`{name}`" not in readme and name not in readme}
     assert not undocumented - {"PATH", "PROMETHEUS_MULTIPROC_DIR"}, "add them to the README's Configuration"
+
+
+def test_only_the_settings_module_reads_the_environment():
+    """One settings object: no other module of the runtime or the Spark jobs reads a variable itself."""
+    reads = re.compile(r"""os\.environ\s*(?:\.get\s*\(|\[)\s*["']|os\.getenv\(""")
+    readers = []
+    for folder in ("include", "spark_jobs", "dags", "plugins"):
+        for path in (REPO / folder).rglob("*.py"):
+            if path != REPO / "include" / "movie_pipeline" / "config.py" and reads.search(path.read_text()):
+                readers.append(str(path.relative_to(REPO)))
+    assert readers == []
+
+
+def test_the_readme_configuration_table_is_the_settings():
+    from movie_pipeline.config import markdown_table
+
+    readme = (REPO / "README.md").read_text()
+    table = readme.split("<!-- settings table: python -m movie_pipeline.config -->\n", 1)[1].split(
+        "\n<!-- end of the settings table -->", 1
+    )[0]
+    assert table == markdown_table(), "regenerate the README's table with: python -m movie_pipeline.config"

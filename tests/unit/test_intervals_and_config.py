@@ -43,6 +43,7 @@ class _Run:
 
 def test_runs_use_their_interval_and_manual_runs_the_latest_complete_one():
     scheduled = {"data_interval_start": datetime(2026, 11, 20, 4, tzinfo=UTC), "data_interval_end": datetime(2026, 11, 20, 8, tzinfo=UTC)}
-    assert interval_for_run(scheduled) == Interval(datetime(2026, 11, 20, 4, tzinfo=UTC), datetime(2026, 11, 20, 8, tzinfo=UTC))
-    manual = {"dag_run": _Run()}
-    assert interval_for_run(manual) == Interval(datetime(2026, 11, 20, 4, tzinfo=UTC), datetime(2026, 11, 20, 8, tzinfo=UTC))
+    assert interval_for_run(**scheduled, dag_run=None) == Interval(
+        datetime(2026, 11, 20, 4, tzinfo=UTC), datetime(2026, 11, 20, 8, tzinfo=UTC)
+    )
+    assert interval_for_run(None, None, _Run()) == Interval(datetime(2026, 11, 20, 4, tzinfo=UTC), datetime(2026, 11, 20, 8, tzinfo=UTC))

@@ -15,9 +15,9 @@ from movie_pipeline.serving.documents import (
     sentiment_document,
     speed_trending,
     trending_documents,
-    window_from_row,
     year_documents,
 )
+from movie_pipeline.speed.windows import window_from_row
 
 NOW = datetime(2026, 11, 28, 12, 7, tzinfo=UTC)
 SUMMARY = {
@@ -135,3 +135,23 @@ def test_rankings_hold_every_listing_in_order_in_chunks(monkeypatch):
     assert listing("popularity", "genre=Comedy&year=2001") == [4]
     assert by_id["popularity|all|0"]["ids"] == [2, 1] and by_id["popularity|all|1"]["total"] == 4
     assert not [key for key in by_id if "year=None" in key or "genre=None" in key]
+
+
+def test_the_request_path_merges_an_exported_movie_and_its_sentiment_as_the_export_would():
+    """The API re-merges the newest windows into the exported documents with the export's own functions: exporting
+    with every window at once gives the same metrics and buckets as exporting early and merging the rest later."""
+    from movie_pipeline.serving.documents import current_sentiment, exported_metrics, with_current_metrics
+
+    early, late = [speed(90, 23.0)], [speed(20, 25.0, 1.0)]
+    at_once = movie_document(SUMMARY, early + late, NOW)
+    exported = movie_document(SUMMARY, early, NOW)
+    assert exported["popularity"] == 23.0
+    speed_as_of = with_current_metrics(exported, exported_metrics(exported), late)
+    assert exported == at_once and speed_as_of == NOW - timedelta(minutes=20)
+
+    boundary = cutoff(NOW)
+    batch = [SentimentBucket(boundary - timedelta(hours=h), 2, 0.4, 1, 1, 0) for h in range(1, 72)]
+    first, second = [speed(300, reviews=2)], [speed(45, reviews=3)]
+    whole = sentiment_document(7, batch, NOW - timedelta(hours=4), first + second, NOW)
+    merged = current_sentiment(sentiment_document(7, batch, NOW - timedelta(hours=4), first, NOW), first + second, NOW)
+    assert merged["buckets"] == whole["buckets"] and merged["cutoff"] == whole["cutoff"] and merged["sources"] == whole["sources"]

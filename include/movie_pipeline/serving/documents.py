@@ -65,24 +65,41 @@ def movie_document(summary: Mapping, speed_windows: Iterable[SpeedWindow], expor
     batch = None
     if summary.get("popularity") is not None and batch_as_of is not None:
         batch = Observation(BATCH, batch_as_of, clean(summary["popularity"]), clean(summary["vote_average"]), clean(summary["vote_count"]))
-    current = merge_current(batch, speed_windows)
     release = clean(summary.get("release_date"))
-    return {
+    document = {
         "_id": movie_id,
         "movie_id": movie_id,
         **{name: clean(summary.get(name)) for name in MOVIE_FIELDS},
         "genres": clean(summary.get("genres")) or [],
         "release_year": release.year if release else None,
-        "popularity": current.popularity if current else None,
-        "vote_average": current.vote_average if current else None,
-        "vote_count": current.vote_count if current else None,
         "sources": {
-            "metrics": {"source": current.source, "as_of": current.at} if current else None,
             "metadata": {"source": BATCH, "as_of": batch_as_of},
             "reviews": {"source": BATCH, "as_of": batch_as_of},
         },
         "as_of": exported_at,
     }
+    with_current_metrics(document, batch, speed_windows)
+    return document
+
+
+def exported_metrics(document: Mapping) -> Observation | None:
+    """The metrics an exported movie document holds, as the merge's observation."""
+    metrics = document["sources"].get("metrics")
+    if not metrics:
+        return None
+    return Observation(metrics["source"], metrics["as_of"], document["popularity"], document["vote_average"], document["vote_count"])
+
+
+def with_current_metrics(document: dict, known: Observation | None, speed_windows: Iterable[SpeedWindow]) -> datetime | None:
+    """Give a movie document the freshest of ``known`` and the speed windows' metrics (the export, and the API at request
+    time on the exported document); return the newest speed event seen, if any."""
+    windows = list(speed_windows)
+    current = merge_current(known, windows)
+    document["popularity"] = current.popularity if current else None
+    document["vote_average"] = current.vote_average if current else None
+    document["vote_count"] = current.vote_count if current else None
+    document["sources"]["metrics"] = {"source": current.source, "as_of": current.at} if current else None
+    return max((w.last_event_time for w in windows if w.last_event_time), default=None)
 
 
 def sentiment_document(
@@ -94,6 +111,46 @@ def sentiment_document(
     document = merged.as_dict()
     document["buckets"] = [bucket for bucket in document["buckets"] if bucket["start"] >= since - timedelta(hours=1)]
     return {"_id": int(movie_id), "movie_id": int(movie_id), **document, "as_of": now}
+
+
+def current_sentiment(exported: Mapping, speed_windows: Iterable[SpeedWindow], now: datetime) -> dict:
+    """The sentiment document of an exported one with the speed windows of now merged in again (the API, at request
+    time): the exported batch hours, the same merge as the export's."""
+    batch = [bucket_from_document(b) for b in exported["buckets"] if b["source"] == BATCH]
+    batch_as_of = next((part["as_of"] for part in exported["sources"] if part["source"] == BATCH), None)
+    return sentiment_document(exported["movie_id"], batch, batch_as_of, speed_windows, now)
+
+
+def bucket_from_document(bucket: Mapping) -> SentimentBucket:
+    """A bucket of a sentiment document as a merge bucket."""
+    return SentimentBucket(
+        bucket["start"], bucket["reviews"], bucket["sentiment_sum"], bucket["positive"], bucket["neutral"], bucket["negative"]
+    )
+
+
+def sentiment_points(buckets: Iterable[Mapping], daily: bool) -> list[dict]:
+    """A sentiment document's buckets as the API's points, per hour or summed per day (a day's source: speed when
+    any of its hours is)."""
+    pairs = [(bucket_from_document(b), b["source"]) for b in buckets]
+    if daily:
+        days: dict[datetime, tuple[SentimentBucket, str]] = {}
+        for bucket, source in pairs:
+            day = bucket.start.replace(hour=0)
+            as_day = SentimentBucket(day, bucket.reviews, bucket.sentiment_sum, bucket.positive, bucket.neutral, bucket.negative)
+            if day in days:
+                known, known_source = days[day]
+                days[day] = (known + as_day, SPEED if SPEED in (known_source, source) else BATCH)
+            else:
+                days[day] = (as_day, source)
+        pairs = sorted(days.values(), key=lambda pair: pair[0].start)
+    return [
+        {
+            "start": b.start, "reviews": b.reviews, "sentiment_sum": b.sentiment_sum,
+            "mean_compound": b.sentiment_sum / b.reviews if b.reviews else None,
+            "positive": b.positive, "neutral": b.neutral, "negative": b.negative, "source": source,
+        }
+        for b, source in pairs
+    ]  # fmt: skip
 
 
 def speed_trending(windows_by_movie: Mapping[int, Iterable[SpeedWindow]], now: datetime) -> dict[str, list[tuple[int, float]]]:
@@ -176,24 +233,6 @@ def bucket_from_row(row: Mapping) -> SentimentBucket:
         int(row["positive"]),
         int(row["neutral"]),
         int(row["negative"]),
-    )
-
-
-def window_from_row(row: Mapping) -> SpeedWindow:
-    """A Cassandra ``movie_windows`` row as a merge window."""
-    return SpeedWindow(
-        window_start=clean(row["window_start"]),
-        written_at=clean(row["written_at"]),
-        review_count=int(row["review_count"] or 0),
-        sentiment_sum=float(row["sentiment_sum"] or 0.0),
-        positive=int(row["positive"] or 0),
-        neutral=int(row["neutral"] or 0),
-        negative=int(row["negative"] or 0),
-        popularity=row["popularity"],
-        popularity_delta=row["popularity_delta"],
-        vote_average=row["vote_average"],
-        vote_count=row["vote_count"],
-        last_event_time=clean(row["last_event_time"]),
     )
 
 

@@ -15,12 +15,9 @@ from movie_pipeline.errors import PipelineError
 from movie_pipeline.lake import Lake
 from movie_pipeline.merge import SpeedWindow, cutoff
 from movie_pipeline.serving import documents, store
+from movie_pipeline.speed.windows import windows_since
 
 EXPORTED_GOLD = ("movie_summary", "sentiment_hourly", "trending", "genre_monthly", "year_stats")
-WINDOW_READ = (
-    "movie_id, window_start, written_at, review_count, sentiment_sum, positive, neutral, negative, "
-    "popularity, popularity_delta, vote_average, vote_count, last_event_time"
-)
 
 
 def read_gold(lake: Lake, view: str) -> list[dict]:
@@ -31,22 +28,6 @@ def read_gold(lake: Lake, view: str) -> list[dict]:
     if not lake.fs.exists(path):
         raise PipelineError(f"the gold view {view} is missing at {lake.url(path)}: run the movie_batch DAG first")
     return pq.read_table(path, filesystem=lake.fs).to_pylist()
-
-
-def read_speed_windows(speed: SpeedSettings, since: datetime) -> dict[int, list[SpeedWindow]]:
-    """The speed windows that started at or after ``since``, per movie (the table holds at most 48 h + grace)."""
-    from movie_pipeline.speed.cassandra import connect
-
-    session = connect(speed)
-    try:
-        by_movie: dict[int, list[SpeedWindow]] = defaultdict(list)
-        for row in session.execute(f"SELECT {WINDOW_READ} FROM {speed.keyspace}.movie_windows", timeout=120):
-            window = documents.window_from_row(row._asdict())
-            if window.window_start >= since:
-                by_movie[int(row.movie_id)].append(window)
-        return by_movie
-    finally:
-        session.cluster.shutdown()
 
 
 def gold_as_of(summaries: list[dict]) -> datetime | None:
@@ -86,7 +67,7 @@ def export(
     now = now or datetime.now(UTC)
     gold = {view: read_gold(lake, view) for view in EXPORTED_GOLD}
     emit("gold: " + ", ".join(f"{view} {len(rows)} rows" for view, rows in gold.items()))
-    windows = read_speed_windows(speed, cutoff(now))
+    windows = windows_since(speed, cutoff(now))
     emit(f"speed: {sum(len(w) for w in windows.values())} windows of {len(windows)} movies since {cutoff(now):%Y-%m-%d %H:%M} UTC")
     views = build_views(gold, windows, now)
     emit(f"publishing version {version} to MongoDB database {db.name}")

@@ -191,7 +191,7 @@ class EventProducer:
         )
 
     def send(self, event_type: EventType, event: dict) -> None:
-        def delivered(error, message) -> None:
+        def delivered(error, message) -> None:  # noqa: ARG001 - confluent-kafka's delivery callback
             if error is None:
                 self.ledger.record(event_type.name, event)
                 self.stats.sent[event_type.topic] = self.stats.sent.get(event_type.topic, 0) + 1

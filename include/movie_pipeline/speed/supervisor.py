@@ -11,22 +11,23 @@ from __future__ import annotations
 
 import logging
 
-from movie_pipeline.config import settings_from_env
-from movie_pipeline.speed.jobs import PRODUCER, RESTART_VERDICTS, SPEED_VIEWS, STALLED, STARTING, UNSUPERVISED
+from movie_pipeline.config import environment_from_airflow, settings_from_airflow
+from movie_pipeline.speed.jobs import RESTART_VERDICTS, SPEED_VIEWS, STALLED, STARTING, UNSUPERVISED
 from movie_pipeline.speed.runner import LocalProcessRunner
 
 log = logging.getLogger(__name__)
 
 
-def runner(env: dict[str, str] | None = None) -> LocalProcessRunner:
-    return LocalProcessRunner.from_environment(env)
+def runner() -> LocalProcessRunner:
+    """The local runner, its jobs getting the task's environment with the settings of the Airflow connections."""
+    return LocalProcessRunner.from_environment(environment_from_airflow())
 
 
 def ensure_topics_and_tables() -> dict[str, list[str]]:
     from movie_pipeline.speed.cassandra import ensure_schema
     from movie_pipeline.speed.topics import ensure_topics
 
-    speed = settings_from_env().speed
+    speed = settings_from_airflow().speed
     topics, tables = ensure_topics(speed), ensure_schema(speed)
     log.info("Kafka topics: %s; Cassandra tables in %s: %s", ", ".join(topics), speed.keyspace, ", ".join(tables))
     return {"topics": topics, "tables": tables}
@@ -36,7 +37,7 @@ def watch(job: str) -> tuple[bool, dict]:
     """One poke of a job's sensor: (is the verdict final, the status). A starting job is poked again."""
     from movie_pipeline.speed.health import JobStatus, job_status
 
-    settings = settings_from_env()
+    settings = settings_from_airflow()
     if job not in settings.speed.jobs:
         log.info("%s is not in SPEED_JOBS (%s): not supervised here", job, ",".join(settings.speed.jobs))
         return True, JobStatus(job, UNSUPERVISED, "not in SPEED_JOBS").as_dict()
@@ -52,11 +53,10 @@ def needs_restart(status: dict) -> bool:
 def restart(status: dict) -> dict:
     """Stop a stalled job, start it again (from its checkpoint / ledger); log where its log is.
 
-    The producer gets the task's environment with the TMDB settings of the ``tmdb_default`` connection."""
-    from movie_pipeline.config import environment_from_airflow
-
+    A job gets the task's environment with what the connections define: TMDB (``tmdb_default``), Kafka, Cassandra and
+    the Spark master."""
     job = status["job"]
-    jobs = runner(environment_from_airflow() if job == PRODUCER else None)
+    jobs = runner()
     if status["verdict"] == STALLED:
         log.warning("%s is stalled (%s): stopping it", job, status["detail"])
         jobs.stop(job)
@@ -69,7 +69,7 @@ def check_lag(status: dict) -> int:
     """Fail (visibly) when more than SPEED_MAX_LAG events wait for the streaming job."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    max_lag = settings_from_env().speed.max_lag
+    max_lag = settings_from_airflow().speed.max_lag
     lag = status.get("lag")
     if status["job"] != SPEED_VIEWS or lag is None:
         return 0

@@ -49,11 +49,6 @@ class RateLimiter:
         if wait > 0:
             await asyncio.sleep(wait)
 
-    def acquire_blocking(self) -> None:
-        wait = self.reserve()
-        if wait > 0:
-            time.sleep(wait)
-
 
 CATCH_UP_S = 0.1
 _shared: dict[str, RateLimiter] = {}

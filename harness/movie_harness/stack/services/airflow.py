@@ -146,19 +146,13 @@ def stack_connections(settings: StackSettings) -> dict[str, dict]:
         "mongo_default": {"host": host, "port": ports["mongo"]},
         "cassandra_default": {"host": host, "port": ports["cassandra"]},
         "analytics_default": {"host": host, "port": ports["postgres"]},
-        "redis_default": {"host": host, "port": ports["redis"]},
     }
 
 
 def service_environment(settings: StackSettings) -> dict[str, str]:
-    """Where the tasks and the speed jobs find the stack's services, and where their metrics go."""
+    """Where the speed jobs' and Airflow's metrics go. (The services' endpoints are the connections: stack_connections.)"""
     host, ports = settings.host, settings.ports
     return {
-        "KAFKA_BOOTSTRAP_SERVERS": Kafka(settings).bootstrap_servers,
-        "CASSANDRA_HOSTS": host,
-        "CASSANDRA_PORT": str(ports["cassandra"]),
-        "MONGO_URI": f"mongodb://{host}:{ports['mongo']}",
-        "REDIS_URL": f"redis://{host}:{ports['redis']}/0",
         "PRODUCER_METRICS_PORT": str(ports["producer_metrics"]),
         "SPEED_METRICS_PORT": str(ports["stream_metrics"]),
         "AIRFLOW__METRICS__STATSD_ON": "True",  # to the statsd_exporter, when the demo runs it (UDP: harmless otherwise)
