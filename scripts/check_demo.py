@@ -22,12 +22,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from movie_harness import REPO_ROOT
+from movie_harness import REPO_ROOT, demo
 from movie_harness.stack.airflow_api import AirflowApi, open_without_login
 from movie_harness.stack.services import StackSettings, all_services
 from movie_harness.stack.services.monitoring import dashboard_queries, query
 from movie_harness.stack.services.serving import DEMO_TMDB_KEY
-from movie_pipeline import demo
 from movie_pipeline.processes import tcp_open
 from movie_pipeline.secrets_scan import find_secrets, log_files
 from movie_pipeline.speed.jobs import JOBS
