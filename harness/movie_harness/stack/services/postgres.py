@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import pwd
 import signal
@@ -21,10 +22,19 @@ def _postgres_bin() -> Path:
 
 
 def _as_postgres_user(command: list[str]) -> list[str]:
-    """PostgreSQL refuses to run as root: drop to the ``postgres`` user when we are root."""
+    """PostgreSQL refuses to run as root: drop to the ``postgres`` user when we are root (from ``/``: the
+    checkout's directory may be one that user cannot enter, such as root's home)."""
     if os.geteuid() != 0:
         return command
-    return ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--", *command]
+    return ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--", "/bin/sh", "-c", 'cd / && exec "$0" "$@"', *command]
+
+
+def _postgres_can_write(path: Path) -> bool:
+    return subprocess.run(_as_postgres_user(["test", "-w", str(path)]), capture_output=True).returncode == 0
+
+
+# where the cluster lives when root runs the stack from a checkout the postgres user cannot reach (under /root)
+OUTSIDE_ROOT = Path("/var/lib/movie-pipeline-stack")
 
 
 # the database and role of the dashboards' tables (the export DAG's ``analytics_default``); the
@@ -37,13 +47,32 @@ class Postgres(Service):
     stop_signal = signal.SIGINT  # "fast" shutdown: SIGTERM would wait for every client to leave
     database = user = password = "airflow"
 
+    @property
+    def cluster_dir(self) -> Path:
+        """The data and socket directories' parent: the service's home, or (root, and the postgres user cannot reach
+        the home, as under /root) a directory of its own under OUTSIDE_ROOT, named after the home."""
+        if os.geteuid() != 0:
+            return self.home
+        outside = OUTSIDE_ROOT / hashlib.sha256(str(self.home.resolve()).encode()).hexdigest()[:16]
+        if outside.exists():
+            return outside
+        self.home.mkdir(parents=True, exist_ok=True)
+        entry = pwd.getpwnam("postgres")
+        os.chown(self.home, entry.pw_uid, entry.pw_gid)
+        return self.home if _postgres_can_write(self.home) else outside
+
+    @property
+    def data_dir(self) -> Path:
+        return self.cluster_dir / "data"
+
     def prepare(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
-        run_dir = self.home / "run"
-        run_dir.mkdir(exist_ok=True)
+        cluster = self.cluster_dir
+        run_dir = cluster / "run"
+        run_dir.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             entry = pwd.getpwnam("postgres")
-            for path in (self.home, run_dir):
+            for path in (self.home, cluster, run_dir):
                 os.chown(path, entry.pw_uid, entry.pw_gid)
         if (self.data_dir / "PG_VERSION").exists():
             return
@@ -77,7 +106,7 @@ class Postgres(Service):
                 "-h",
                 self.host,
                 "-k",
-                str(self.home / "run"),
+                str(self.cluster_dir / "run"),
                 "-c",
                 "max_connections=200",
             ]
