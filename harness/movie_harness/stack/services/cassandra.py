@@ -94,8 +94,7 @@ class Cassandra(Service):
             "cdc_raw_directory": str(directories["cdc_raw"]),
             "commitlog_sync": "periodic",
             "commitlog_sync_period": "1000ms",
-            # set, so that Cassandra does not size them from the volume: a chroot's mount table has no entry for
-            # its root, and the disk-space lookup then stops the start (seen in a bare Debian 12 chroot)
+            # a budget of the stack's own, instead of a quarter of the volume (up to 8 GiB) that Cassandra derives
             "commitlog_total_space": "1024MiB",
             "cdc_total_space": "256MiB",
             "concurrent_reads": 8,
