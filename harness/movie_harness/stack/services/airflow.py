@@ -108,6 +108,9 @@ def airflow_environment(settings: StackSettings) -> dict[str, str]:
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "SPARK_JARS_DIR": str(jvm.jar_dir(jvm.SPARK_CONNECTORS)),
+        # the tasks' local Spark binds to loopback instead of resolving the machine's name (a chroot or container
+        # whose /etc/hosts lacks it fails spark-submit with UnknownHostException)
+        "SPARK_LOCAL_IP": settings.host,
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": "4",  # LocalExecutor keeps this many worker processes: sized for 2 cores
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres.sqlalchemy_url(),
