@@ -6,6 +6,7 @@ import glob
 import hashlib
 import os
 import pwd
+import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -50,16 +51,23 @@ class Postgres(Service):
     @property
     def cluster_dir(self) -> Path:
         """The data and socket directories' parent: the service's home, or (root, and the postgres user cannot reach
-        the home, as under /root) a directory of its own under OUTSIDE_ROOT, named after the home."""
+        the home, as under /root) a directory of its own under OUTSIDE_ROOT, named after the home and recorded in
+        the home's ``cluster`` file (so that a new clone or ``make clean`` starts a new cluster, not the old one)."""
         if os.geteuid() != 0:
             return self.home
-        outside = OUTSIDE_ROOT / hashlib.sha256(str(self.home.resolve()).encode()).hexdigest()[:16]
-        if outside.exists():
-            return outside
+        marker = self.home / "cluster"
+        if marker.exists():
+            return Path(marker.read_text().strip())
         self.home.mkdir(parents=True, exist_ok=True)
         entry = pwd.getpwnam("postgres")
         os.chown(self.home, entry.pw_uid, entry.pw_gid)
-        return self.home if _postgres_can_write(self.home) else outside
+        if _postgres_can_write(self.home):
+            return self.home
+        outside = OUTSIDE_ROOT / hashlib.sha256(str(self.home.resolve()).encode()).hexdigest()[:16]
+        shutil.rmtree(outside, ignore_errors=True)  # a cluster of a checkout that is gone
+        outside.mkdir(parents=True)
+        marker.write_text(f"{outside}\n")
+        return outside
 
     @property
     def data_dir(self) -> Path:
