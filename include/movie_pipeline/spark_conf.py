@@ -24,6 +24,12 @@ def _library(jar: Path) -> str:  # "kafka-clients-3.9.2.jar" -> "kafka-clients"
     return re.sub(r"-\d[\w.]*\.jar$", "", jar.name)
 
 
+def package_dir(package: str) -> Path | None:
+    """Where an installed package's files are, found without importing it (None when it is not installed)."""
+    spec = importlib.util.find_spec(package)
+    return Path(next(iter(spec.submodule_search_locations))) if spec and spec.submodule_search_locations else None
+
+
 def connector_jars(jars_dir: Path) -> list[str]:
     """The jars of ``jars_dir`` for ``spark.jars`` (Kafka source and sink, ``from_avro``), without the libraries
     PySpark already ships. The directory is filled by the image build or, locally, by the harness (Maven)."""
@@ -34,7 +40,6 @@ def connector_jars(jars_dir: Path) -> list[str]:
             "spark-avro jars with their dependencies (the image has them in /opt/movie-pipeline/jars; in a checkout "
             "`movie-pipeline stack up` fetches them), or SPARK_JARS_PACKAGES to Maven coordinates Spark resolves itself"
         )
-    spec = importlib.util.find_spec("pyspark")
-    shipped_dir = Path(next(iter(spec.submodule_search_locations))) / "jars" if spec and spec.submodule_search_locations else None
-    shipped = {_library(jar) for jar in shipped_dir.glob("*.jar")} if shipped_dir else set()
+    pyspark = package_dir("pyspark")
+    shipped = {_library(jar) for jar in (pyspark / "jars").glob("*.jar")} if pyspark else set()
     return [str(jar) for jar in jars if _library(jar) not in shipped]

@@ -9,7 +9,6 @@ the master from ``SPARK_MASTER``.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 import time
@@ -19,7 +18,7 @@ from typing import Protocol
 from movie_pipeline.config import PROJECT_ROOT, SpeedSettings, settings_from_env
 from movie_pipeline.errors import ConfigError
 from movie_pipeline.processes import owned_process, spawn, tail, terminate
-from movie_pipeline.spark_conf import STREAMING_CONF, connector_jars, submit_args
+from movie_pipeline.spark_conf import STREAMING_CONF, connector_jars, package_dir, submit_args
 from movie_pipeline.speed.jobs import JOBS, PRODUCER, SPEED_VIEWS
 
 
@@ -28,10 +27,10 @@ def streaming_app(speed: SpeedSettings) -> Path:
     if speed.streaming_app is not None:
         app = speed.streaming_app
     else:
-        spec = importlib.util.find_spec("spark_jobs")
-        if spec is None or not spec.submodule_search_locations:
+        jobs = package_dir("spark_jobs")
+        if jobs is None:
             raise ConfigError("the Spark jobs (spark_jobs) are not installed here: set SPEED_STREAMING_APP to the streaming job's file")
-        app = Path(next(iter(spec.submodule_search_locations))) / "streaming" / "speed_views.py"
+        app = jobs / "streaming" / "speed_views.py"
     if not app.is_file():
         raise ConfigError(
             f"the streaming job {app} does not exist: set SPEED_STREAMING_APP to the file of spark_jobs/streaming/speed_views.py"

@@ -61,13 +61,14 @@ class Postgres(Service):
         self.home.mkdir(parents=True, exist_ok=True)
         entry = pwd.getpwnam("postgres")
         os.chown(self.home, entry.pw_uid, entry.pw_gid)
-        if _postgres_can_write(self.home):
-            return self.home
-        outside = OUTSIDE_ROOT / hashlib.sha256(str(self.home.resolve()).encode()).hexdigest()[:16]
-        shutil.rmtree(outside, ignore_errors=True)  # a cluster of a checkout that is gone
-        outside.mkdir(parents=True)
-        marker.write_text(f"{outside}\n")
-        return outside
+        if _postgres_can_write(self.home):  # asked once: the answer is recorded either way
+            cluster = self.home
+        else:
+            cluster = OUTSIDE_ROOT / hashlib.sha256(str(self.home.resolve()).encode()).hexdigest()[:16]
+            shutil.rmtree(cluster, ignore_errors=True)  # a cluster of a checkout that is gone
+            cluster.mkdir(parents=True)
+        marker.write_text(f"{cluster}\n")
+        return cluster
 
     @property
     def data_dir(self) -> Path:
