@@ -12,13 +12,15 @@ absent connection leaves them to the environment.
 | ``cassandra_default`` | CASSANDRA_HOSTS (host, comma-separated), CASSANDRA_PORT (port), SPEED_KEYSPACE (schema) |
 | ``spark_default``   | SPARK_MASTER (host, with its port when set): where the supervisor submits the streaming job |
 
-``mongo_default`` and ``analytics_default`` are read by the export DAG's tasks through their hooks;
+A field a connection sets beyond these is logged as changing nothing. ``mongo_default`` and
+``analytics_default`` are read by the export DAG's tasks through their hooks;
 ``spark_default`` by the batch DAG's ``SparkSubmitOperator`` too. ``python -m movie_pipeline.config``
 prints the table of every setting (the README's *Configuration* holds it, checked by a test).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -28,6 +30,8 @@ from typing import Any
 
 from movie_pipeline.errors import ConfigError
 from movie_pipeline.speed.jobs import JOBS
+
+log = logging.getLogger(__name__)
 
 
 def _pipeline_home() -> Path:
@@ -297,12 +301,32 @@ def environment_from_airflow(env: Mapping[str, str] | None = None) -> dict[str, 
     endpoints: dict[str, Any] = {}
     if (kafka := _connection(KAFKA_CONN_ID)) is not None:
         endpoints["KAFKA_BOOTSTRAP_SERVERS"] = kafka.extra_dejson.get("bootstrap.servers")
+        _warn_unused(KAFKA_CONN_ID, [f"extra.{key}" for key in kafka.extra_dejson if key not in _KAFKA_EXTRA_READ])
     if (cassandra := _connection(CASSANDRA_CONN_ID)) is not None:
         endpoints.update(CASSANDRA_HOSTS=cassandra.host, CASSANDRA_PORT=cassandra.port, SPEED_KEYSPACE=cassandra.schema)
+        unused = [name for name in ("login", "password") if getattr(cassandra, name)]
+        _warn_unused(CASSANDRA_CONN_ID, unused + [f"extra.{key}" for key in cassandra.extra_dejson])
     if (spark := _connection(SPARK_CONN_ID)) is not None and spark.host:
         endpoints["SPARK_MASTER"] = f"{spark.host}:{spark.port}" if spark.port else spark.host
     env.update({k: str(v) for k, v in endpoints.items() if v not in (None, "")})  # the connections are the source of endpoints
     return env
+
+
+# the consumer group is the job's own (each speed job names its group), so a group.id is not an unused field
+_KAFKA_EXTRA_READ = ("bootstrap.servers", "group.id")
+
+
+def _warn_unused(conn_id: str, unused: list[str]) -> None:
+    """Say so when a connection sets a field the speed jobs cannot be given: a user editing it would otherwise see
+    nothing change. Kafka and Cassandra are read as endpoint fields, not through the providers' hooks, because their
+    users are the speed jobs, processes outside Airflow that receive them as variables."""
+    if unused:
+        log.warning(
+            "connection %s sets %s, which the pipeline does not use (it reads only the fields in the README's "
+            "connection table): those values change nothing",
+            conn_id,
+            ", ".join(unused),
+        )
 
 
 def _connection(conn_id: str):

@@ -1,3 +1,5 @@
+import json
+import logging
 from datetime import UTC, date, datetime
 
 import pytest
@@ -47,3 +49,44 @@ def test_runs_use_their_interval_and_manual_runs_the_latest_complete_one():
         datetime(2026, 11, 20, 4, tzinfo=UTC), datetime(2026, 11, 20, 8, tzinfo=UTC)
     )
     assert interval_for_run(None, None, _Run()) == Interval(datetime(2026, 11, 20, 4, tzinfo=UTC), datetime(2026, 11, 20, 8, tzinfo=UTC))
+
+
+def _airflow_connection(monkeypatch, conn_id: str, **fields) -> None:
+    """Define a connection the way a deployment can (AIRFLOW_CONN_<ID> as JSON): Airflow's own lookup reads it."""
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(fields))
+
+
+def test_connections_fill_the_endpoints_and_say_which_fields_change_nothing(monkeypatch, caplog, capsys):
+    from movie_pipeline.config import environment_from_airflow, settings_from_airflow
+
+    for name in ("TMDB", "KAFKA", "CASSANDRA", "SPARK"):
+        monkeypatch.delenv(f"AIRFLOW_CONN_{name}_DEFAULT", raising=False)
+    _airflow_connection(
+        monkeypatch,
+        "kafka_default",
+        conn_type="kafka",
+        extra={"bootstrap.servers": "b1:9092,b2:9092", "group.id": "g", "sasl.mechanism": "PLAIN"},
+    )
+    _airflow_connection(monkeypatch, "cassandra_default", conn_type="cassandra", host="c1,c2", port=9142, schema="views", login="reader")
+    _airflow_connection(monkeypatch, "spark_default", conn_type="spark", host="spark://master", port=7077)
+    environment = {"KAFKA_BOOTSTRAP_SERVERS": "old:9092", "CASSANDRA_HOSTS": "old"}
+    with caplog.at_level(logging.WARNING, logger="movie_pipeline.config"):
+        env = environment_from_airflow(environment)
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] == "b1:9092,b2:9092"  # the connection wins over a variable for an endpoint
+    assert (env["CASSANDRA_HOSTS"], env["CASSANDRA_PORT"], env["SPEED_KEYSPACE"]) == ("c1,c2", "9142", "views")
+    assert env["SPARK_MASTER"] == "spark://master:7077"
+    speed = settings_from_airflow(environment).speed
+    assert speed.cassandra_hosts == ("c1", "c2") and speed.cassandra_port == 9142 and speed.keyspace == "views"
+    # Airflow's SDK may route the standard logging through its own handler to stdout: read both
+    logged = caplog.text + capsys.readouterr().out
+    assert "connection kafka_default sets extra.sasl.mechanism, which the pipeline does not use" in logged, logged
+    assert "connection cassandra_default sets login, which" in logged and "group.id" not in logged
+
+
+def test_an_absent_connection_leaves_its_settings_to_the_environment(monkeypatch):
+    from movie_pipeline.config import environment_from_airflow
+
+    for name in ("TMDB", "KAFKA", "CASSANDRA", "SPARK"):
+        monkeypatch.delenv(f"AIRFLOW_CONN_{name}_DEFAULT", raising=False)
+    env = environment_from_airflow({"KAFKA_BOOTSTRAP_SERVERS": "k:9092", "CASSANDRA_HOSTS": "c"})
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] == "k:9092" and env["CASSANDRA_HOSTS"] == "c" and "SPARK_MASTER" not in env
