@@ -132,13 +132,15 @@ def main() -> None:
 
     from pyspark.sql import SparkSession
 
+    from movie_pipeline.spark_conf import SESSION_CONF, local_driver_env
+
     os.environ["PYSPARK_PYTHON"] = sys.executable  # the workers need this venv (pandas, VADER)
+    os.environ.update(local_driver_env("local[*]", os.environ))
     spark = (
         SparkSession.builder.master("local[*]")
         .appName("batch-bench")
         .config("spark.driver.memory", "6g")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.enabled", "false")
+        .config(map=SESSION_CONF)
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from movie_pipeline.spark_conf import local_driver_env
+
 REPO = Path(__file__).resolve().parents[1]
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="movie-pipeline-airflow-"))
 os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
@@ -25,6 +27,8 @@ os.environ["DATA_QUALITY_DIR"] = str(_AIRFLOW_HOME / "quality")
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME}/airflow.db"
 os.environ.pop("TMDB_API_KEY", None)
+# every Spark the tests start runs a local master: bound to loopback, it starts where the machine's name does not resolve
+os.environ.update(local_driver_env("local[2]", os.environ))
 os.environ.pop("TMDB_READ_TOKEN", None)
 
 API_KEY = "0123456789abcdef0123456789abcdef"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from movie_pipeline.errors import ConfigError
@@ -13,6 +14,15 @@ from movie_pipeline.errors import ConfigError
 SESSION_CONF: dict[str, str] = {"spark.sql.session.timeZone": "UTC", "spark.ui.enabled": "false"}
 # the streaming job's state store and Cassandra writes: a few partitions, not the default 200
 STREAMING_CONF: dict[str, str] = {**SESSION_CONF, "spark.sql.shuffle.partitions": "4"}
+
+
+def local_driver_env(master: str, env: Mapping[str, str]) -> dict[str, str]:
+    """What a Spark driver with a local master needs in its environment: to bind to loopback (``SPARK_LOCAL_IP``)
+    unless told otherwise. Without it Spark resolves the machine's name first and fails to start where the name
+    does not resolve (a container or a chroot without it in /etc/hosts); a cluster master is left to its setup."""
+    if master.startswith("local") and not env.get("SPARK_LOCAL_IP"):
+        return {"SPARK_LOCAL_IP": "127.0.0.1"}
+    return {}
 
 
 def submit_args(conf: dict[str, str]) -> list[str]:

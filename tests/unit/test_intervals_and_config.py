@@ -7,6 +7,7 @@ import pytest
 from movie_pipeline.config import settings_from_env
 from movie_pipeline.errors import ConfigError, IntervalError
 from movie_pipeline.intervals import Interval
+from movie_pipeline.spark_conf import local_driver_env
 from movie_pipeline.tasks import interval_for_run
 
 
@@ -90,3 +91,15 @@ def test_an_absent_connection_leaves_its_settings_to_the_environment(monkeypatch
         monkeypatch.delenv(f"AIRFLOW_CONN_{name}_DEFAULT", raising=False)
     env = environment_from_airflow({"KAFKA_BOOTSTRAP_SERVERS": "k:9092", "CASSANDRA_HOSTS": "c"})
     assert env["KAFKA_BOOTSTRAP_SERVERS"] == "k:9092" and env["CASSANDRA_HOSTS"] == "c" and "SPARK_MASTER" not in env
+
+
+def test_a_local_spark_driver_binds_to_loopback_unless_told_otherwise():
+    from movie_pipeline.speed.runner import LocalProcessRunner
+
+    assert local_driver_env("local[2]", {}) == {"SPARK_LOCAL_IP": "127.0.0.1"}
+    assert local_driver_env("local[*]", {"SPARK_LOCAL_IP": "10.0.0.5"}) == {}  # an address set is kept
+    assert local_driver_env("spark://master:7077", {}) == {}  # a cluster's driver address is its deployment's choice
+    local = LocalProcessRunner(settings_from_env({"SPARK_MASTER": "local[2]"}).speed, {"SPARK_LOCAL_IP": ""})
+    assert local.env["SPARK_LOCAL_IP"] == "127.0.0.1"
+    cluster = LocalProcessRunner(settings_from_env({"SPARK_MASTER": "spark://m:7077"}).speed, {"SPARK_LOCAL_IP": ""})
+    assert cluster.env["SPARK_LOCAL_IP"] == ""

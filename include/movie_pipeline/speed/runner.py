@@ -18,7 +18,7 @@ from typing import Protocol
 from movie_pipeline.config import PROJECT_ROOT, SpeedSettings, settings_from_env
 from movie_pipeline.errors import ConfigError
 from movie_pipeline.processes import owned_process, spawn, tail, terminate
-from movie_pipeline.spark_conf import STREAMING_CONF, connector_jars, package_dir, submit_args
+from movie_pipeline.spark_conf import STREAMING_CONF, connector_jars, local_driver_env, package_dir, submit_args
 from movie_pipeline.speed.jobs import JOBS, PRODUCER, SPEED_VIEWS
 
 
@@ -77,6 +77,7 @@ class LocalProcessRunner:
         self.jobs_dir = speed.jobs_dir
         # TZ: PySpark hands timestamps to Python as naive local times, and the Cassandra driver reads naive as UTC
         self.env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "TZ": "UTC", **(env or {})}
+        self.env.update(local_driver_env(speed.spark_master, self.env))
 
     @classmethod
     def from_environment(cls, env: dict[str, str] | None = None) -> LocalProcessRunner:
