@@ -22,8 +22,9 @@ K8S_OBJECTS = [doc for path in K8S_FILES if path.name != "airflow-values.yaml" f
 VALUES = yaml.safe_load((DEPLOY / "kubernetes" / "airflow-values.yaml").read_text())
 CONFIGMAP = next(o for o in K8S_OBJECTS if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "movie-pipeline")["data"]
 PINNED = re.compile(r"^[\w./-]+:(?!latest$)v?\d[\w.-]*$")
-# read by the code but not deployment settings: the local stack's, the demo's, set by the CLI itself, the system's
-LOCAL_ONLY = re.compile(r"^(STACK_|DEMO_)|^(PROMETHEUS_MULTIPROC_DIR|PATH)$")
+# read by the code but not deployment settings: the local stack's, the demo's, set by the CLI itself, the system's,
+# Spark's own (SPARK_LOCAL_IP, defaulted for a local master only: a deployment's containers have resolvable names)
+LOCAL_ONLY = re.compile(r"^(STACK_|DEMO_)|^(PROMETHEUS_MULTIPROC_DIR|PATH|SPARK_LOCAL_IP)$")
 SECRETS = {"TMDB_API_KEY", "TMDB_READ_TOKEN"}
 
 

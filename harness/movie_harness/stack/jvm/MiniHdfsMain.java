@@ -27,6 +27,8 @@ public final class MiniHdfsMain {
         conf.set("dfs.datanode.hostname", host);
         conf.set("dfs.namenode.rpc-bind-host", host);
         conf.set("dfs.namenode.http-bind-host", host);
+        // the HTTP servers' default principal HTTP/_HOST makes Hadoop resolve the machine's name, fatal where it does not
+        conf.set("hadoop.http.authentication.kerberos.principal", "HTTP/" + host + "@LOCALHOST");
         conf.setInt("dfs.replication", 3);
         conf.setInt("dfs.namenode.safemode.min.datanodes", Integer.parseInt(args[4]));
         MiniDFSCluster cluster = new MiniDFSCluster.Builder(conf)
