@@ -32,6 +32,7 @@ from movie_pipeline.errors import ConfigError
 from movie_pipeline.speed.jobs import JOBS
 
 log = logging.getLogger(__name__)
+NO_JOBS = "none"  # SPEED_JOBS=none: the supervisor keeps no job running here
 
 
 def _pipeline_home() -> Path:
@@ -123,7 +124,9 @@ class SpeedSettings:
         "SPEED_METRICS_PORT", None, "Prometheus `/metrics` of the streaming job's driver (the stack's Airflow sets 9111)", shown="off"
     )
     metrics_host: str = setting("METRICS_HOST", "127.0.0.1", "where those two listen (0.0.0.0 in containers)")
-    jobs: tuple[str, ...] = setting("SPEED_JOBS", JOBS, "the jobs the supervisor keeps running here (a job run elsewhere is left out)")
+    jobs: tuple[str, ...] = setting(
+        "SPEED_JOBS", JOBS, "the jobs the supervisor keeps running here (a job run elsewhere is left out; `none`: no job)"
+    )
     jobs_dir: Path = setting("SPEED_JOBS_DIR", LOCAL / "speed" / "jobs", "the local runner's pid and log of each job")
     max_lag: int = setting("SPEED_MAX_LAG", 50_000, "events waiting in Kafka for the streaming job above which the lag check fails")
     spark_master: str = setting(
@@ -149,9 +152,11 @@ class SpeedSettings:
             raise ConfigError("KAFKA_PARTITIONS and KAFKA_REPLICATION must be at least 1")
         if self.ttl_grace_hours < 0:
             raise ConfigError(f"SPEED_TTL_GRACE_HOURS must not be negative, got {self.ttl_grace_hours}")
+        if self.jobs == (NO_JOBS,):  # an empty variable keeps the default: "none" says no job is supervised here
+            object.__setattr__(self, "jobs", ())
         unknown = sorted(set(self.jobs) - set(JOBS))
         if unknown:
-            raise ConfigError(f"SPEED_JOBS names unknown jobs {', '.join(unknown)}; the jobs are {', '.join(JOBS)}")
+            raise ConfigError(f"SPEED_JOBS names unknown jobs {', '.join(unknown)}; the jobs are {', '.join(JOBS)} (or {NO_JOBS}: no job)")
         if self.max_lag < 0:
             raise ConfigError(f"SPEED_MAX_LAG must not be negative, got {self.max_lag}")
         if not self.keyspace.isidentifier():

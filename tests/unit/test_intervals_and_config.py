@@ -39,6 +39,15 @@ def test_settings_from_env_defaults_and_errors():
     assert "f" * 32 not in repr(secret)
 
 
+def test_speed_jobs_name_known_jobs_or_none():
+    assert settings_from_env({}).speed.jobs == ("producer", "speed_views")
+    assert settings_from_env({"SPEED_JOBS": ""}).speed.jobs == ("producer", "speed_views")  # empty keeps the default
+    assert settings_from_env({"SPEED_JOBS": "speed_views"}).speed.jobs == ("speed_views",)
+    assert settings_from_env({"SPEED_JOBS": "none"}).speed.jobs == ()
+    with pytest.raises(ConfigError, match=r"SPEED_JOBS names unknown jobs streamer; .* \(or none: no job\)"):
+        settings_from_env({"SPEED_JOBS": "producer,streamer"})
+
+
 class _Run:
     run_after = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
     run_id = "manual__x"

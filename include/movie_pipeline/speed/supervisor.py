@@ -39,7 +39,7 @@ def watch(job: str) -> tuple[bool, dict]:
 
     settings = settings_from_airflow()
     if job not in settings.speed.jobs:
-        log.info("%s is not in SPEED_JOBS (%s): not supervised here", job, ",".join(settings.speed.jobs))
+        log.info("%s is not in SPEED_JOBS (%s): not supervised here", job, ",".join(settings.speed.jobs) or "none")
         return True, JobStatus(job, UNSUPERVISED, "not in SPEED_JOBS").as_dict()
     status = job_status(settings, LocalProcessRunner(settings.speed), job)
     log.info("%s: %s (%s)", job, status.verdict, status.detail)
