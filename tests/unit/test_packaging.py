@@ -1,6 +1,7 @@
 """Static checks of what users build and install: pinned requirements, the Dockerfile, the Makefile."""
 
 import re
+from pathlib import Path
 
 from tests.conftest import REPO
 
@@ -98,3 +99,40 @@ def test_the_image_installs_the_wheel_with_the_jars_baked_and_no_harness():
     assert re.search(r"^COPY --from=connector-jars .* /opt/movie-pipeline/jars$", final, re.M)
     assert "SPARK_JARS_DIR=/opt/movie-pipeline/jars" in final and "PIPELINE_HOME=/opt/movie-pipeline" in final
     assert re.search(r"^RUN mvn .*-Pspark-connectors dependency:copy-dependencies", text, re.M)
+
+
+def readme_layout() -> list[Path]:
+    """The paths the README's Layout block names: a line's first word, indented lines under the last folder above."""
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("## Layout", 1)[1].split("```", 2)[1]
+    paths, parent = [], REPO
+    for line in block.splitlines()[1:]:
+        if not line.strip():
+            continue
+        if line.startswith(" "):
+            if line.lstrip() == line.strip() and line.startswith("    ") and not line.startswith("     "):
+                paths.append(parent / line.split()[0])
+            continue  # a continued description
+        words = line.split()
+        if len(line.split("  ")[0].split()) == 1 and "  " in line and all(re.fullmatch(r"[\w./-]+", w) for w in line.split()):
+            paths.extend(REPO / w for w in words)  # a line of paths only
+        else:
+            paths.append(REPO / words[0])
+        if words[0].endswith("/"):
+            parent = REPO / words[0]
+    return paths
+
+
+def test_the_readme_layout_names_paths_that_exist_and_every_package():
+    named = readme_layout()
+    assert len(named) > 20
+    missing = [str(path.relative_to(REPO)) for path in named if not path.exists()]
+    assert not missing, f"the README's Layout names paths that do not exist: {missing}"
+    packages = [
+        init.parent
+        for root in ("include/movie_pipeline", "spark_jobs", "harness/movie_harness")
+        for init in (REPO / root).glob("*/__init__.py")
+    ]
+    resolved = {path.resolve() for path in named}
+    unnamed = [str(p.relative_to(REPO)) for p in packages if p.resolve() not in resolved]
+    assert not unnamed, f"packages the README's Layout does not name: {unnamed}"
