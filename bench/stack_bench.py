@@ -75,6 +75,18 @@ class StatsdListener:
         return {name: values for name, values in list(self.timings.items()) if name.endswith(suffix)}
 
 
+def finished_run(api: AirflowApi, dag_id: str, matches, what: str, timeout_s: float = 300) -> str:
+    """Wait until the DAG's run that ``matches`` has finished; its state."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        states = [run["state"] for run in api.runs(dag_id) if matches(run)]
+        if states and states[0] in ("success", "failed"):
+            return states[0]
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{what} of {dag_id} did not finish in {timeout_s:.0f} s (state {states[0] if states else 'not created'})")
+        time.sleep(2)
+
+
 def airflow_figures(settings: StackSettings, statsd: StatsdListener) -> dict[str, float]:
     api = AirflowApi(settings)
     dag_id = "movie_speed_supervisor"
@@ -82,19 +94,11 @@ def airflow_figures(settings: StackSettings, statsd: StatsdListener) -> dict[str
     api.unpause(dag_id)
     # the start delay is the scheduled run's (queued -> first task): let it finish before the manual runs, or with
     # max_active_runs=1 it may wait queued behind one of them and the figure measures that wait
-    deadline = time.monotonic() + 300
-    while not any(r["run_type"] == "scheduled" and r["state"] in ("success", "failed") for r in api.runs(dag_id)):
-        if time.monotonic() > deadline:
-            raise SystemExit(f"the scheduled run of {dag_id} did not finish in 300 s after unpausing it")
-        time.sleep(2)
+    finished_run(api, dag_id, lambda run: run["run_type"] == "scheduled", "the scheduled run")
     for i in range(RUNS):
         run_id = f"bench-{i}"
         api(f"/api/v2/dags/{dag_id}/dagRuns", "POST", {"dag_run_id": run_id, "logical_date": None})
-        deadline = time.monotonic() + 300
-        while (state := next(r["state"] for r in api.runs(dag_id) if r["dag_run_id"] == run_id)) not in ("success", "failed"):
-            if time.monotonic() > deadline:
-                raise SystemExit(f"run {run_id} of {dag_id} did not finish in 300 s (state {state})")
-            time.sleep(2)
+        state = finished_run(api, dag_id, lambda run, run_id=run_id: run["dag_run_id"] == run_id, f"run {run_id}")
         print(f"  run {run_id}: {state}", flush=True)
         if state != "success":
             raise SystemExit(f"run {run_id} of {dag_id} failed: its task logs are under {settings.state_dir / 'airflow' / 'logs'}")

@@ -32,7 +32,7 @@ from movie_pipeline.errors import ConfigError
 from movie_pipeline.speed.jobs import JOBS
 
 log = logging.getLogger(__name__)
-NO_JOBS = "none"  # SPEED_JOBS=none: the supervisor keeps no job running here
+NONE = "none"  # a list setting set to "none" is empty (an empty variable keeps the default)
 
 
 def _pipeline_home() -> Path:
@@ -152,11 +152,9 @@ class SpeedSettings:
             raise ConfigError("KAFKA_PARTITIONS and KAFKA_REPLICATION must be at least 1")
         if self.ttl_grace_hours < 0:
             raise ConfigError(f"SPEED_TTL_GRACE_HOURS must not be negative, got {self.ttl_grace_hours}")
-        if self.jobs == (NO_JOBS,):  # an empty variable keeps the default: "none" says no job is supervised here
-            object.__setattr__(self, "jobs", ())
         unknown = sorted(set(self.jobs) - set(JOBS))
         if unknown:
-            raise ConfigError(f"SPEED_JOBS names unknown jobs {', '.join(unknown)}; the jobs are {', '.join(JOBS)} (or {NO_JOBS}: no job)")
+            raise ConfigError(f"SPEED_JOBS names unknown jobs {', '.join(unknown)}; the jobs are {', '.join(JOBS)} (or {NONE}: no job)")
         if self.max_lag < 0:
             raise ConfigError(f"SPEED_MAX_LAG must not be negative, got {self.max_lag}")
         if not self.keyspace.isidentifier():
@@ -214,10 +212,10 @@ _PARSERS: dict[str, Callable[[str], Any]] = {"str": str, "int": int, "float": fl
 
 
 def _parser(annotation: str) -> Callable[[str], Any]:
-    """How a field's variable is read, from its annotation (``int | None``, ``tuple[str, ...]``: a comma-separated list)."""
+    """How a field's variable is read, from its annotation (``int | None``, ``tuple[str, ...]``: a comma-separated list, or ``none``)."""
     base = annotation.removesuffix(" | None")
     if base.startswith("tuple["):
-        return lambda raw: tuple(part.strip() for part in raw.split(",") if part.strip())
+        return lambda raw: () if raw.strip() == NONE else tuple(part.strip() for part in raw.split(",") if part.strip())
     return _PARSERS[base]
 
 
