@@ -142,7 +142,7 @@ def start(spark: SparkSession, settings: Settings, trigger: str, metrics: Stream
     schema_ids = {event_type.name: registry.register(event_type) for event_type in (METRIC, REVIEW)}
     events, dead = speed.decode(read_kafka(spark, speed_settings), schema_ids)
     views = (
-        speed.window(events, speed_settings.watermark)
+        speed.window(events, speed_settings.watermark, speed_settings.ttl_seconds)
         .writeStream.queryName(VIEWS_QUERY)
         .outputMode("update")
         .foreachBatch(partial(write_views, speed_settings, metrics))

@@ -7,12 +7,15 @@
    Spark's reader ignores them).
 2. ``window``: per movie, 5-minute event-time windows folded by ``MovieWindows`` (see
    ``speed_windows.py``; Spark's state is kept per shard of movies) under a watermark; one output holds both the changed windows
-   (``row_type = 'window'``) and the late events (``row_type = 'late'``).
+   (``row_type = 'window'``) and the late events (``row_type = 'late'``): behind the watermark, or in a window that has
+   outlived the speed views (end + 48 h + grace before the micro-batch's processing time).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import time
+from collections.abc import Callable, Iterator
 
 import pandas as pd
 from pyspark.sql import Column, DataFrame
@@ -42,7 +45,7 @@ OUTPUT_SCHEMA = (
     "row_type string, movie_id long, window_start long, window_end long, popularity double, vote_average double, "
     "vote_count long, popularity_delta double, vote_average_delta double, vote_count_delta long, metric_observations int, "
     "review_count int, sentiment_sum double, positive int, neutral int, negative int, last_event_time long, "
-    "kind string, event_time long, watermark long, topic string, partition int, offset long"
+    "kind string, event_time long, watermark long, topic string, partition int, offset long, reason string"
 )
 STATE_SCHEMA = "windows string"
 
@@ -109,9 +112,16 @@ def decode(raw: DataFrame, schema_ids: dict[str, int]) -> tuple[DataFrame, DataF
     return events, dead
 
 
-def _fold(key: tuple, batches: Iterator[pd.DataFrame], state: GroupState) -> Iterator[pd.DataFrame]:  # noqa: ARG001 - applyInPandasWithState's
+def _fold(
+    lifetime_ms: int,
+    now_ms: Callable[[], float],
+    key: tuple,  # noqa: ARG001 - applyInPandasWithState's
+    batches: Iterator[pd.DataFrame],
+    state: GroupState,
+) -> Iterator[pd.DataFrame]:
     """One state shard's events of a micro-batch (or its timeout) -> changed windows and late events."""
     watermark = state.getCurrentWatermarkMs()
+    expire_before = int(now_ms()) - lifetime_ms
     shard = StateShard.from_state(state.get[0] if state.exists else None)
     rows: list[dict] = []
     late: list[dict] = []
@@ -135,7 +145,7 @@ def _fold(key: tuple, batches: Iterator[pd.DataFrame], state: GroupState) -> Ite
             for batch in batches
             for r in batch.itertuples(index=False)
         ]
-        rows, late = shard.add(events, watermark)
+        rows, late = shard.add(events, watermark, expire_before)
     shard.evict(watermark)
     if shard.movies:
         state.update((shard.to_state(),))
@@ -147,14 +157,21 @@ def _fold(key: tuple, batches: Iterator[pd.DataFrame], state: GroupState) -> Ite
     yield pd.DataFrame(output, columns=columns)
 
 
-def window(events: DataFrame, watermark_delay: str) -> DataFrame:
-    """Events -> changed windows and late events (``OUTPUT_SCHEMA``, times as timestamps)."""
+def _wall_clock_ms() -> float:
+    return time.time() * 1000
+
+
+def window(events: DataFrame, watermark_delay: str, lifetime_s: int, now_ms: Callable[[], float] = _wall_clock_ms) -> DataFrame:
+    """Events -> changed windows and late events (``OUTPUT_SCHEMA``, times as timestamps).
+
+    ``lifetime_s``: how long after its end a window is a speed row (48 h + grace); ``now_ms`` the clock that judges it."""
+    fold = functools.partial(_fold, lifetime_s * 1000, now_ms)
     folded = (
         events.withWatermark("event_time", watermark_delay)
         .withColumn("event_ms", F.unix_millis("event_time"))
         .withColumn("state_shard", F.pmod(F.col("movie_id"), F.lit(STATE_SHARDS)))
         .groupBy("state_shard")
-        .applyInPandasWithState(_fold, OUTPUT_SCHEMA, STATE_SCHEMA, "update", GroupStateTimeout.ProcessingTimeTimeout)
+        .applyInPandasWithState(fold, OUTPUT_SCHEMA, STATE_SCHEMA, "update", GroupStateTimeout.ProcessingTimeTimeout)
     )
     for column in ("window_start", "window_end", "last_event_time", "event_time", "watermark"):
         folded = folded.withColumn(column, F.timestamp_millis(column))

@@ -6,7 +6,8 @@ one movie; Spark's state is kept per ``StateShard`` (the movies whose id falls i
 ``STATE_SHARDS`` buckets), because ``applyInPandasWithState`` pays a fixed cost per group and
 batch (a pandas frame in and out, several milliseconds): grouped by movie, 2,000 active movies
 cost ~25 s a batch whatever the number of events. Events arrive in any order; an event whose window has already closed (window end at
-or before the watermark) is *late*: it is reported, never aggregated. A window is emitted every
+or before the watermark) is *late*: it is reported, never aggregated; so is an event whose window has outlived
+the speed views (its end + 48 h + grace before now: ``expire_before_ms``), which a speed row could not hold. A window is emitted every
 time an event changes it (update mode), always with its complete values, so writing the row
 again (a replayed micro-batch) overwrites instead of adding.
 
@@ -27,13 +28,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from movie_pipeline.sentiment import sentiment_label
-from movie_pipeline.speed.cassandra import WINDOW_COLUMNS
+from movie_pipeline.speed.cassandra import BEHIND_WATERMARK, EXPIRED, WINDOW, WINDOW_COLUMNS
 
-WINDOW_MS = 5 * 60 * 1000
+WINDOW_MS = int(WINDOW.total_seconds() * 1000)
 STATE_SHARDS = 64  # part of the streaming state's key: changing it needs a fresh checkpoint
 
 WINDOW_FIELDS = WINDOW_COLUMNS  # a window row is a row of the Cassandra table movie_windows
-LATE_FIELDS = ("movie_id", "kind", "event_time", "window_start", "watermark", "topic", "partition", "offset")
+LATE_FIELDS = ("movie_id", "kind", "event_time", "window_start", "watermark", "topic", "partition", "offset", "reason")
 
 
 @dataclass(frozen=True)
@@ -79,14 +80,19 @@ class MovieWindows:
     def to_state(self) -> str:
         return json.dumps(_windows_to_json(self.windows), separators=(",", ":"))
 
-    def add(self, events: Iterable[Event], watermark_ms: int) -> tuple[list[dict], list[dict]]:
-        """Fold the events in; return (the windows they changed, as output rows; the late events)."""
+    def add(self, events: Iterable[Event], watermark_ms: int, expire_before_ms: int = 0) -> tuple[list[dict], list[dict]]:
+        """Fold the events in; return (the windows they changed, as output rows; the late events).
+
+        ``expire_before_ms``: a window ending at or before it has outlived the speed views (now - 48 h - grace)."""
         changed: set[int] = set()
         late: list[dict] = []
         for event in events:
             start = window_start(event.event_time)
             if start + WINDOW_MS <= watermark_ms:
-                late.append(self._late_row(event, start, watermark_ms))
+                late.append(self._late_row(event, start, watermark_ms, BEHIND_WATERMARK))
+                continue
+            if start + WINDOW_MS <= expire_before_ms:
+                late.append(self._late_row(event, start, watermark_ms, EXPIRED))
                 continue
             window = self.windows.setdefault(start, {"first": None, "last": None, "times": set(), "reviews": {}})
             if event.kind == "metric":
@@ -138,7 +144,7 @@ class MovieWindows:
         row["last_event_time"] = max(times)
         return row
 
-    def _late_row(self, event: Event, start: int, watermark_ms: int) -> dict:
+    def _late_row(self, event: Event, start: int, watermark_ms: int, reason: str) -> dict:
         return {
             "movie_id": self.movie_id,
             "kind": event.kind,
@@ -148,6 +154,7 @@ class MovieWindows:
             "topic": event.topic,
             "partition": event.partition,
             "offset": event.offset,
+            "reason": reason,
         }
 
 
@@ -168,7 +175,7 @@ class StateShard:
     def to_state(self) -> str:
         return json.dumps({movie_id: _windows_to_json(movie.windows) for movie_id, movie in self.movies.items()}, separators=(",", ":"))
 
-    def add(self, events: Iterable[Event], watermark_ms: int) -> tuple[list[dict], list[dict]]:
+    def add(self, events: Iterable[Event], watermark_ms: int, expire_before_ms: int = 0) -> tuple[list[dict], list[dict]]:
         """Fold the events in, movie by movie; return (changed windows as rows, late events)."""
         by_movie: dict[int, list[Event]] = {}
         for event in events:
@@ -176,7 +183,7 @@ class StateShard:
         rows: list[dict] = []
         late: list[dict] = []
         for movie_id, movie_events in by_movie.items():
-            changed, too_late = self.movies.setdefault(movie_id, MovieWindows(movie_id)).add(movie_events, watermark_ms)
+            changed, too_late = self.movies.setdefault(movie_id, MovieWindows(movie_id)).add(movie_events, watermark_ms, expire_before_ms)
             rows.extend(changed)
             late.extend(too_late)
         return rows, late

@@ -16,6 +16,7 @@ KAFKA_ROWS = "topic string, partition int, offset long, key binary, value binary
 IDS = {"metric": 1, "review": 2}
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 T0_SPARK = T0.replace(tzinfo=None)  # Spark gives naive datetimes in the session time zone (UTC)
+LIFETIME_S = 50 * 3600  # 48 h + the default grace
 
 
 def metric_message(movie_id: int, at: timedelta, popularity: float, votes: int) -> bytes:
@@ -90,6 +91,7 @@ def test_windows_fold_out_of_order_events_and_report_late_ones(spark, tmp_path):
             (REVIEW.topic, review_message(1, timedelta(seconds=60), "bad", "Terrible, boring and awful.")),
             (METRIC.topic, metric_message(1, timedelta(seconds=100), 11.0, 104)),
             (METRIC.topic, metric_message(2, timedelta(minutes=20), 3.0, 5)),  # moves the watermark to T0 + 15 min
+            (METRIC.topic, metric_message(3, -timedelta(days=3), 1.0, 1)),  # ended over 50 h before the clock: late, not a row
         ],
         first_offset=0,
     )
@@ -98,7 +100,7 @@ def test_windows_fold_out_of_order_events_and_report_late_ones(spark, tmp_path):
             (METRIC.topic, metric_message(1, timedelta(seconds=30), 99.0, 999)),  # its window closed at T0 + 5 min: late
             (METRIC.topic, metric_message(1, timedelta(minutes=16), 13.0, 120)),  # window [15, 20) is still open
         ],
-        first_offset=6,
+        first_offset=7,
     )
     for number, rows in enumerate((first, second)):
         spark.createDataFrame(rows, KAFKA_ROWS).coalesce(1).write.parquet(str(source / f"batch={number}"))
@@ -108,7 +110,7 @@ def test_windows_fold_out_of_order_events_and_report_late_ones(spark, tmp_path):
     events, _ = speed.decode(raw, IDS)
     emitted = []
     query = (
-        speed.window(events, "5 minutes")
+        speed.window(events, "5 minutes", LIFETIME_S, now_ms=lambda: (T0 + timedelta(minutes=30)).timestamp() * 1000)
         .writeStream.outputMode("update")
         .foreachBatch(lambda batch, batch_id: emitted.extend((batch_id, row) for row in batch.collect()))
         .option("checkpointLocation", str(tmp_path / "checkpoint"))
@@ -137,4 +139,8 @@ def test_windows_fold_out_of_order_events_and_report_late_ones(spark, tmp_path):
     assert latest[(1, T0_SPARK + timedelta(minutes=15))].popularity == 13.0
     assert sorted(latest) == [(1, T0_SPARK), (1, T0_SPARK + timedelta(minutes=15)), (2, T0_SPARK + timedelta(minutes=20))]
     late = [row for _, row in emitted if row.row_type == "late"]
-    assert [(r.movie_id, r.offset, r.window_start, r.watermark) for r in late] == [(1, 6, T0_SPARK, T0_SPARK + timedelta(minutes=15))]
+    assert sorted((r.movie_id, r.offset, r.window_start, r.reason) for r in late) == [
+        (1, 7, T0_SPARK, "behind the watermark"),
+        (3, 6, T0_SPARK - timedelta(days=3), "past the speed views' lifetime"),
+    ]
+    assert [r.watermark for r in late if r.movie_id == 1] == [T0_SPARK + timedelta(minutes=15)]

@@ -77,9 +77,21 @@ def test_an_event_of_a_closed_window_is_late_and_not_aggregated():
             "topic": "tmdb.movie_metrics",
             "partition": 0,
             "offset": 2,
+            "reason": "behind the watermark",
         }
     ]
     assert windows.row(T0)["popularity"] == 5.0  # untouched by the late event
+
+
+def test_an_event_of_a_window_past_the_speed_views_lifetime_is_late_whatever_the_watermark():
+    """A movie met for the first time brings reviews written weeks ago: their windows would outlive their 48 h at once."""
+    windows = MovieWindows(42)
+    expire_before = T0 + WINDOW_MS  # now - 48 h - grace: the first window ends there
+    rows, late = windows.add(
+        [metric(1_000, 5.0, 10, 1), review(WINDOW_MS + 1, "r", 0.2, 2)], watermark_ms=0, expire_before_ms=expire_before
+    )
+    assert [r["window_start"] for r in rows] == [T0 + WINDOW_MS] and list(windows.windows) == [T0 + WINDOW_MS]
+    assert [(r["offset"], r["window_start"], r["reason"]) for r in late] == [(1, T0, "past the speed views' lifetime")]
 
 
 def test_state_round_trips_and_eviction_forgets_closed_windows():
@@ -108,3 +120,19 @@ def test_a_state_shard_folds_each_movie_as_its_own_windows_and_round_trips():
     restored.evict(T0 + 2 * WINDOW_MS)  # 42's windows are closed, 7's last one is still open
     assert list(restored.movies) == [7] and list(restored.movies[7].windows) == [T0 + 2 * WINDOW_MS]
     assert StateShard.from_state(None).movies == {}
+
+
+def test_a_window_row_lives_until_its_end_plus_48_hours_and_the_grace():
+    from datetime import UTC, datetime, timedelta
+
+    from movie_pipeline.config import SpeedSettings
+    from movie_pipeline.speed.cassandra import row_ttl_s
+
+    speed = SpeedSettings()
+    start = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    end = start + timedelta(minutes=5)
+    assert speed.ttl_seconds == 50 * 3600
+    assert row_ttl_s(start, speed, now=end) == speed.ttl_seconds
+    assert row_ttl_s(start.replace(tzinfo=None), speed, now=end + timedelta(hours=30)) == 20 * 3600  # naive: UTC
+    assert row_ttl_s(start, speed, now=end + timedelta(hours=50)) == 0  # expired: not written
+    assert row_ttl_s(start, speed, now=start - timedelta(hours=1)) == speed.ttl_seconds + 3900  # a window still to come

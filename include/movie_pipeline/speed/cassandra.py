@@ -1,7 +1,10 @@
 """The speed views in Cassandra: schema (created idempotently) and the idempotent writers.
 
-Every view row lives 48 hours plus a grace (``default_time_to_live``; see ``SpeedSettings``) and
-the tables use TimeWindowCompactionStrategy, so expired windows leave whole SSTables to drop.
+A window's rows live until 48 hours plus a grace after the window's **end** (event time, not the write:
+``USING TTL`` per row, see ``row_ttl_s``); a window already past that is not written (the streaming job
+counts its events as late). The other rows live 48 hours plus the grace from their write
+(``default_time_to_live``). The tables use TimeWindowCompactionStrategy, so expired windows leave
+whole SSTables to drop.
 Rows are keyed so that writing a replayed micro-batch again overwrites:
 
 - ``movie_windows``   ((movie_id), window_start DESC): latest metrics, deltas, review sentiment
@@ -14,10 +17,16 @@ Rows are keyed so that writing a replayed micro-batch again overwrites:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from movie_pipeline.config import SpeedSettings
+
+WINDOW = timedelta(minutes=5)  # the speed views' tumbling windows
+# why an event is a late event (late_events.reason)
+BEHIND_WATERMARK = "behind the watermark"
+EXPIRED = "past the speed views' lifetime"
 
 WINDOW_COLUMNS = (
     "movie_id",
@@ -38,7 +47,9 @@ WINDOW_COLUMNS = (
     "last_event_time",
 )
 TRENDING_COLUMNS = ("window_start", "movie_id", "popularity", "popularity_delta", "vote_count_delta")
-LATE_COLUMNS = ("day", "topic", "partition", "offset", "movie_id", "kind", "event_time", "window_start", "watermark")
+LATE_COLUMNS = ("day", "topic", "partition", "offset", "movie_id", "kind", "event_time", "window_start", "watermark", "reason")
+# the tables whose rows expire by their window's event time
+EVENT_TIME_TTL = ("movie_windows", "trending_windows")
 
 
 def _view_options(speed: SpeedSettings) -> str:
@@ -68,13 +79,17 @@ def schema_statements(speed: SpeedSettings, replication_factor: int = 1) -> list
         ) WITH {_view_options(speed)}""",
         f"""CREATE TABLE IF NOT EXISTS {keyspace}.late_events (
             day date, topic text, partition int, offset bigint, movie_id bigint, kind text,
-            event_time timestamp, window_start timestamp, watermark timestamp, written_at timestamp,
+            event_time timestamp, window_start timestamp, watermark timestamp, reason text, written_at timestamp,
             PRIMARY KEY ((day), topic, partition, offset)
         ) WITH {_view_options(speed)}""",
         f"""CREATE TABLE IF NOT EXISTS {keyspace}.stream_progress (
             job text PRIMARY KEY, batch_id bigint, committed_at timestamp, late_events bigint
         )""",
     ]
+
+
+# columns added after a table was first released: a keyspace created before gets them on the next ensure_schema
+ADDED_COLUMNS = (("late_events", "reason", "text"),)
 
 
 def connect(speed: SpeedSettings, timeout: float = 30.0):
@@ -93,6 +108,13 @@ def ensure_schema(speed: SpeedSettings) -> list[str]:
     try:
         for statement in schema_statements(speed):
             session.execute(statement, timeout=60)
+        for table, column, kind in ADDED_COLUMNS:
+            found = session.execute(
+                "SELECT column_name FROM system_schema.columns WHERE keyspace_name = %s AND table_name = %s AND column_name = %s",
+                (speed.keyspace, table, column),
+            ).one()
+            if found is None:
+                session.execute(f"ALTER TABLE {speed.keyspace}.{table} ADD {column} {kind}", timeout=60)
         rows = session.execute("SELECT table_name FROM system_schema.tables WHERE keyspace_name = %s", (speed.keyspace,))
         return sorted(row.table_name for row in rows)
     finally:
@@ -117,7 +139,16 @@ def close_shared_sessions() -> None:
 
 def _insert(keyspace: str, table: str, columns: Iterable[str]) -> str:
     columns = (*columns, "written_at")
-    return f"INSERT INTO {keyspace}.{table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+    ttl = " USING TTL ?" if table in EVENT_TIME_TTL else ""
+    return f"INSERT INTO {keyspace}.{table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)}){ttl}"
+
+
+def row_ttl_s(window_start: datetime, speed: SpeedSettings, now: datetime) -> int:
+    """Seconds a window's row has left at ``now``: until its end + 48 h + grace (0 or less: already expired).
+
+    A naive ``window_start`` is UTC (Spark hands the job's timestamps over naive, in its UTC time zone)."""
+    start = window_start if window_start.tzinfo is not None else window_start.replace(tzinfo=UTC)
+    return math.ceil((start + WINDOW - now).total_seconds()) + speed.ttl_seconds
 
 
 BATCH_ROWS = 50  # rows of one partition per unlogged batch (about 3 KiB: under Cassandra's 5 KiB warning)
@@ -127,15 +158,23 @@ def write_rows(speed: SpeedSettings, table: str, columns: tuple[str, ...], rows:
     """Upsert Spark rows (one partition of a micro-batch) with a prepared statement; return how many.
 
     ``columns[0]`` is the table's partition key: the rows of one partition go in unlogged batches
-    (one round trip, applied as one mutation), the batches run concurrently.
+    (one round trip, applied as one mutation), the batches run concurrently. A window row gets the
+    time it has left (``row_ttl_s``); one that has none left is not written (the streaming job has
+    already counted such events as late; only a window expiring between its fold and its write gets here).
     """
     from cassandra.concurrent import execute_concurrent
     from cassandra.query import BatchStatement, BatchType
 
     written_at = datetime.now(UTC)
+    by_event_time = table in EVENT_TIME_TTL
     by_partition: dict[object, list[tuple]] = {}
     for row in rows:
         values = (*(row[c] for c in columns), written_at)
+        if by_event_time:
+            ttl = row_ttl_s(row["window_start"], speed, written_at)
+            if ttl <= 0:
+                continue
+            values = (*values, ttl)
         by_partition.setdefault(values[0], []).append(values)
     if not by_partition:
         return 0
