@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import signal
 
+from movie_harness.stack.services.base import PROFILES
 from movie_pipeline.cli import fraction, positive
 from movie_pipeline.errors import PipelineError
 
@@ -72,8 +73,22 @@ def register(commands: argparse._SubParsersAction) -> None:
         ("logs", "show the end of the services' logs"),
     ):
         sub = stack_commands.add_parser(action, help=text, description=text)
-        sub.add_argument("services", nargs="*", metavar="SERVICE", help="postgres, redis, kafka, mongo, airflow (or one airflow-* part)")
-        sub.add_argument("--kafka-brokers", type=int, choices=(1, 3), default=None, help="Kafka nodes: 1 (default) or a 3-node quorum")
+        sub.add_argument(
+            "services",
+            nargs="*",
+            metavar="SERVICE",
+            help="postgres, redis, kafka, mongo, cassandra, hdfs, airflow, spark (or one node, e.g. kafka-2)",
+        )
+        sub.add_argument(
+            "--profile",
+            choices=PROFILES,
+            default=None,
+            help="default: one process per service; cluster: Spark standalone, HDFS NameNode + 3 DataNodes, 3 Kafka brokers, "
+            "3 Cassandra nodes (default: STACK_PROFILE, else default)",
+        )
+        sub.add_argument(
+            "--kafka-brokers", type=int, choices=(1, 3), default=None, help="Kafka nodes: 1 or a 3-node quorum (default: the profile's)"
+        )
         if action == "status":
             sub.add_argument("--json", action="store_true", help="print a JSON list (name, state, host, port, pid, rss_mb, log)")
         if action == "logs":
@@ -125,7 +140,7 @@ def _stack(args: argparse.Namespace) -> int:
     from movie_harness.stack import manager
     from movie_harness.stack.services import StackSettings
 
-    settings = StackSettings.from_env(kafka_brokers=args.kafka_brokers)
+    settings = StackSettings.from_env(kafka_brokers=args.kafka_brokers, profile=args.profile)
     names = args.services or None
     if args.stack_command == "up":
         manager.up(settings, names)

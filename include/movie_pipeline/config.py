@@ -32,6 +32,8 @@ from movie_pipeline.errors import ConfigError
 from movie_pipeline.speed.jobs import JOBS
 
 log = logging.getLogger(__name__)
+CONSISTENCY_LEVELS = ("ONE", "TWO", "THREE", "QUORUM", "LOCAL_QUORUM", "EACH_QUORUM", "ALL", "LOCAL_ONE")
+JOB_RUNNERS = ("local", "standalone")
 NONE = "none"  # a list setting set to "none" is empty (an empty variable keeps the default)
 
 
@@ -104,6 +106,10 @@ class SpeedSettings:
         "CASSANDRA_HOSTS", ("127.0.0.1",), "the speed views' Cassandra contact points, comma-separated"
     )
     cassandra_port: int = setting("CASSANDRA_PORT", 9042, "their CQL port")
+    cassandra_replication: int = setting("CASSANDRA_REPLICATION", 1, "replication factor of the speed keyspace, when it is created")
+    cassandra_consistency: str = setting(
+        "CASSANDRA_CONSISTENCY", "QUORUM", "consistency of the speed views' writes and reads (QUORUM of 3 replicas: one node may be down)"
+    )
     keyspace: str = setting("SPEED_KEYSPACE", "movie_speed", "the speed views' keyspace")
     ttl_grace_hours: float = setting("SPEED_TTL_GRACE_HOURS", 2.0, "speed rows live 48 h plus this")
     watermark: str = setting("SPEED_WATERMARK", "10 minutes", "how late an event may arrive and still be counted")
@@ -132,6 +138,15 @@ class SpeedSettings:
     spark_master: str = setting(
         "SPARK_MASTER", "local[2]", "where the supervisor submits the streaming job (inside Airflow: `spark_default`)"
     )
+    job_runner: str = setting(
+        "SPEED_JOB_RUNNER",
+        "local",
+        "how the supervisor runs the jobs: `local` (detached processes) or `standalone` (the streaming job watched and "
+        "killed through the Spark standalone master's API)",
+    )
+    spark_master_ui_url: str | None = setting(
+        "SPARK_MASTER_UI_URL", None, "the Spark standalone master's web UI, whose JSON API the `standalone` runner reads"
+    )
     trigger: str = setting("SPEED_TRIGGER", "2 seconds", "the streaming job's micro-batch trigger")
     streaming_app: Path | None = setting(
         "SPEED_STREAMING_APP", None, "the streaming job's file", shown="the installed `spark_jobs/streaming/speed_views.py`"
@@ -159,6 +174,18 @@ class SpeedSettings:
             raise ConfigError(f"SPEED_MAX_LAG must not be negative, got {self.max_lag}")
         if not self.keyspace.isidentifier():
             raise ConfigError(f"SPEED_KEYSPACE must be a CQL identifier, got {self.keyspace!r}")
+        if self.cassandra_replication < 1:
+            raise ConfigError(f"CASSANDRA_REPLICATION must be at least 1, got {self.cassandra_replication}")
+        if self.cassandra_consistency.upper() not in CONSISTENCY_LEVELS:
+            raise ConfigError(f"CASSANDRA_CONSISTENCY must be one of {', '.join(CONSISTENCY_LEVELS)}, got {self.cassandra_consistency!r}")
+        if self.job_runner not in JOB_RUNNERS:
+            raise ConfigError(f"SPEED_JOB_RUNNER must be one of {', '.join(JOB_RUNNERS)}, got {self.job_runner!r}")
+        if self.job_runner == "standalone" and not (self.spark_master.startswith("spark://") and self.spark_master_ui_url):
+            raise ConfigError(
+                "SPEED_JOB_RUNNER=standalone needs SPARK_MASTER=spark://host:port (inside Airflow: the spark_default connection) "
+                f"and SPARK_MASTER_UI_URL (the master's web UI), got SPARK_MASTER={self.spark_master!r}, "
+                f"SPARK_MASTER_UI_URL={self.spark_master_ui_url!r}"
+            )
 
     @property
     def ttl_seconds(self) -> int:
@@ -195,6 +222,11 @@ class Settings:
     lake_uri: str = setting(
         "LAKE_URI", (LOCAL / "lake").as_uri(), "the data lake's base URI (`hdfs://...` in production)", shown="`file://<repo>/.local/lake`"
     )
+    lake_webhdfs: str | None = setting(
+        "LAKE_WEBHDFS",
+        None,
+        "host:port of the NameNode's HTTP server: how the Python tasks reach an `hdfs://` lake (over WebHDFS; Spark uses HDFS RPC)",
+    )
     quality_dir: Path = setting("DATA_QUALITY_DIR", LOCAL / "quality", "Great Expectations results and Data Docs")
     ui_url: str = setting("AIRFLOW_UI_URL", "http://localhost:8080", "where the links to data-quality reports point")
     speed: SpeedSettings = field(default_factory=SpeedSettings)
@@ -206,6 +238,13 @@ class Settings:
     @property
     def checkpoint_uri(self) -> str:
         return self.speed.checkpoint_uri or f"{self.lake_uri.rstrip('/')}/_checkpoints/speed"
+
+    @property
+    def lake(self):
+        """The lake (``movie_pipeline.lake.Lake``), as the Python side reaches it."""
+        from movie_pipeline.lake import Lake
+
+        return Lake(self.lake_uri, self.lake_webhdfs)
 
 
 _PARSERS: dict[str, Callable[[str], Any]] = {"str": str, "int": int, "float": float, "Path": Path}

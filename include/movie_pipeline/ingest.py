@@ -24,7 +24,6 @@ from datetime import date, timedelta
 from movie_pipeline.bronze import BronzeBatch
 from movie_pipeline.config import Settings
 from movie_pipeline.intervals import Interval
-from movie_pipeline.lake import Lake
 from movie_pipeline.tmdb.client import TmdbClient, TmdbResponse, gather_bounded
 
 DISCOVER_FROM = date(1874, 1, 1)  # before the first surviving film
@@ -113,7 +112,7 @@ async def ingest_async(
     settings: Settings, interval: Interval, full: bool = False, emit: Callable[[str], None] | None = None
 ) -> IngestSummary:
     settings.tmdb.require_credentials()
-    lake = Lake(settings.lake_uri)
+    lake = settings.lake
     mode = "full" if full or not lake.has_bronze() else "incremental"
     progress = Progress(emit)
     batch = BronzeBatch(lake, interval, mode)

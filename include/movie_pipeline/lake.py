@@ -2,7 +2,10 @@
 
 The lake lives at one base URI, ``LAKE_URI``: ``file:///...`` by default and ``hdfs://...``
 (or ``webhdfs://...``) in production. Paths are built here and nowhere else; I/O goes through
-fsspec, so the same code writes the local disk and HDFS.
+fsspec, so the same code writes the local disk and HDFS. Spark reaches an ``hdfs://`` lake over
+HDFS RPC; the Python side (ingest, the quality checks, the export, the supervisor's checkpoint
+reads) over WebHDFS at ``LAKE_WEBHDFS`` (the NameNode's HTTP address), which needs no native
+libhdfs: the same files, by the same paths.
 
 Layout::
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from urllib.parse import urlsplit, urlunsplit
 
 import fsspec
 from fsspec import AbstractFileSystem
@@ -37,24 +41,37 @@ MANIFEST_FILE = "_manifest.json"
 STATE_FILE = "_state.json"
 
 
+def filesystem(uri: str, webhdfs: str | None = None) -> tuple[AbstractFileSystem, str]:
+    """fsspec's filesystem for ``uri`` and the path in it; an ``hdfs://`` URI is reached over WebHDFS at
+    ``webhdfs`` (host:port) when given."""
+    parts = urlsplit(uri)
+    if parts.scheme == "hdfs" and webhdfs:
+        return fsspec.core.url_to_fs(f"webhdfs://{webhdfs}{parts.path}")
+    return fsspec.core.url_to_fs(uri)
+
+
 @dataclass(frozen=True)
 class Lake:
     uri: str
+    webhdfs: str | None = None  # the NameNode's HTTP address (host:port): how Python reaches an hdfs:// lake
 
     @cached_property
     def fs(self) -> AbstractFileSystem:
-        return fsspec.core.url_to_fs(self.uri)[0]
+        return filesystem(self.uri, self.webhdfs)[0]
 
     @cached_property
     def root(self) -> str:
         """The base path as the filesystem names it (no scheme)."""
-        return fsspec.core.url_to_fs(self.uri)[1].rstrip("/")
+        return filesystem(self.uri, self.webhdfs)[1].rstrip("/")
 
     def path(self, *parts: str) -> str:
         return "/".join((self.root, *parts))
 
     def url(self, path: str) -> str:
-        """A filesystem path as a URI a user (or Spark) can open."""
+        """A filesystem path as a URI a user (or Spark) can open (``hdfs://`` for an HDFS lake, however Python reaches it)."""
+        base = urlsplit(self.uri)
+        if base.scheme == "hdfs":
+            return urlunsplit(("hdfs", base.netloc, path, "", ""))
         return self.fs.unstrip_protocol(path)
 
     def spark_uri(self, *parts: str) -> str:

@@ -12,8 +12,9 @@ from movie_pipeline.errors import ConfigError
 
 # UTC: the lake's timestamps are UTC and PySpark hands them to Python as naive local times
 SESSION_CONF: dict[str, str] = {"spark.sql.session.timeZone": "UTC", "spark.ui.enabled": "false"}
-# the streaming job's state store and Cassandra writes: a few partitions, not the default 200
-STREAMING_CONF: dict[str, str] = {**SESSION_CONF, "spark.sql.shuffle.partitions": "4"}
+# the streaming job's state store and Cassandra writes: a few partitions, not the default 200; on a standalone
+# cluster one core (an application takes every free core otherwise, and the batch jobs would wait for it forever)
+STREAMING_CONF: dict[str, str] = {**SESSION_CONF, "spark.sql.shuffle.partitions": "4", "spark.cores.max": "1"}
 
 
 def local_driver_env(master: str, env: Mapping[str, str]) -> dict[str, str]:

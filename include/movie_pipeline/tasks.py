@@ -69,21 +69,19 @@ def extract_to_bronze(interval: Interval, full: bool = False) -> dict[str, Any]:
 def validate_bronze(interval: Interval, dag_id: str, run_id: str) -> dict[str, Any]:
     """Check the run's bronze interval (the bronze checkpoint)."""
     from movie_pipeline.config import settings_from_airflow
-    from movie_pipeline.lake import Lake
     from movie_pipeline.quality.tables import bronze_frames
 
     settings = settings_from_airflow()
-    return _validate(settings, "bronze", bronze_frames(Lake(settings.lake_uri), interval), dag_id, run_id)
+    return _validate(settings, "bronze", bronze_frames(settings.lake, interval), dag_id, run_id)
 
 
 def validate_tables(layer: str, dag_id: str, run_id: str) -> dict[str, Any]:
     """Check every table of ``silver`` or ``gold`` (that layer's checkpoint)."""
     from movie_pipeline.config import settings_from_airflow
-    from movie_pipeline.lake import Lake
     from movie_pipeline.quality.tables import table_frames
 
     settings = settings_from_airflow()
-    return _validate(settings, layer, table_frames(Lake(settings.lake_uri), layer), dag_id, run_id)
+    return _validate(settings, layer, table_frames(settings.lake, layer), dag_id, run_id)
 
 
 def publish_gold(quality: dict[str, Any], interval: Interval, outlet_events: Any) -> dict[str, Any]:
@@ -92,9 +90,8 @@ def publish_gold(quality: dict[str, Any], interval: Interval, outlet_events: Any
 
     from movie_pipeline.assets import GOLD_ASSETS
     from movie_pipeline.config import settings_from_airflow
-    from movie_pipeline.lake import Lake
 
-    lake = Lake(settings_from_airflow().lake_uri)
+    lake = settings_from_airflow().lake
     silver_rejects = pq.read_table(lake.path("silver", "rejects"), columns=[], filesystem=lake.fs).num_rows
     for view, asset in GOLD_ASSETS.items():
         outlet_events[asset].extra = {
@@ -114,7 +111,6 @@ def export_serving_views(run_id: str, outlet_events: Any, mongo_conn_id: str = M
 
     from movie_pipeline.assets import SERVING_ASSET
     from movie_pipeline.config import settings_from_airflow
-    from movie_pipeline.lake import Lake
     from movie_pipeline.serving import export, store
 
     settings = settings_from_airflow()  # the lake, and Cassandra's speed windows (cassandra_default)
@@ -122,7 +118,7 @@ def export_serving_views(run_id: str, outlet_events: Any, mongo_conn_id: str = M
     database = _mongo_database(hook)
     version = store.version_for(run_id)
     with hook:
-        counts = export.export(Lake(settings.lake_uri), settings.speed, hook.get_conn()[database], version, emit=log.info)
+        counts = export.export(settings.lake, settings.speed, hook.get_conn()[database], version, emit=log.info)
     outlet_events[SERVING_ASSET].extra = {"version": version, "database": database, **counts}
     return {"version": version, "counts": counts}
 

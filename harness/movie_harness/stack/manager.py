@@ -17,8 +17,18 @@ from movie_pipeline.processes import owned_process, rss_mb, spawn, tail, termina
 POLL_S = 0.5
 
 
+def _group(name: str, services: list[Service]) -> list[str]:
+    """A service's name, or a group's (``airflow``, ``kafka``, ``cassandra``, ``hdfs``, ``spark``): the names it stands for."""
+    return [s.name for s in services if s.name == name or s.name.startswith(f"{name}-")]
+
+
+def _dependencies(service: Service, services: list[Service]) -> set[str]:
+    """What a service depends on, groups expanded (the API's ``cassandra`` is every Cassandra node of the profile)."""
+    return {member for dependency in service.depends_on for member in _group(dependency, services)}
+
+
 def select(settings: StackSettings, names: list[str] | None, with_dependencies: bool, everything: bool = False) -> list[Service]:
-    """The services named (``airflow`` and ``kafka`` name their groups), in start order.
+    """The services named (``airflow``, ``kafka``, ``cassandra``, ``hdfs`` and ``spark`` name their groups), in start order.
 
     No names: the core services, or with ``everything`` the optional ones (the demo's) as well."""
     services = all_services(settings)
@@ -27,14 +37,17 @@ def select(settings: StackSettings, names: list[str] | None, with_dependencies: 
     by_name = {s.name: s for s in services}
     wanted: set[str] = set()
     for name in names:
-        group = [s.name for s in services if s.name == name or s.name.startswith(f"{name}-")]
+        group = _group(name, services)
         if not group:
-            raise StackError(f"unknown service {name!r}; the stack has: {', '.join(by_name)} (and the groups airflow, kafka)")
+            groups = sorted({s.name.split("-")[0] for s in services if "-" in s.name})
+            raise StackError(
+                f"unknown service {name!r}; the {settings.profile} profile has: {', '.join(by_name)} (and the groups {', '.join(groups)})"
+            )
         wanted.update(group)
     if with_dependencies:
         pending = list(wanted)
         while pending:
-            for dependency in by_name[pending.pop()].depends_on:
+            for dependency in _dependencies(by_name[pending.pop()], services):
                 if dependency not in wanted:
                     wanted.add(dependency)
                     pending.append(dependency)
@@ -47,7 +60,7 @@ def _waves(services: list[Service]) -> list[list[Service]]:
     waves = []
     remaining = list(services)
     while remaining:
-        wave = [s for s in remaining if all(d in done or d not in names for d in s.depends_on)]
+        wave = [s for s in remaining if all(d in done or d not in names for d in _dependencies(s, services))]
         if not wave:
             raise StackError(f"dependency cycle among {[s.name for s in remaining]}")
         waves.append(wave)
@@ -64,7 +77,7 @@ def up(settings: StackSettings, names: list[str] | None = None, emit: Callable[[
         starting: list[Service] = []
         for service in wave:
             process = owned_process(service.pid_file)
-            restarted_dependencies = sorted(started_now.intersection(service.depends_on))
+            restarted_dependencies = sorted(started_now.intersection(_dependencies(service, all_services(settings))))
             if process is not None and restarted_dependencies:
                 # it still holds connections to the dependency's old process: Airflow's components exit on them,
                 # some only seconds after this up would have found them ready
@@ -124,7 +137,8 @@ def _await_ready(services: list[Service], emit: Callable[[str], None]) -> None:
 
 
 def _await_dependencies(service: Service, emit: Callable[[str], None]) -> None:
-    dependencies = [s for s in all_services(service.settings) if s.name in service.depends_on]
+    services = all_services(service.settings)
+    dependencies = [s for s in services if s.name in _dependencies(service, services)]
     for dependency in dependencies:
         deadline = time.monotonic() + dependency.start_timeout_s
         while not dependency.is_ready():

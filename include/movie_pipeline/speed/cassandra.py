@@ -59,11 +59,11 @@ def _view_options(speed: SpeedSettings) -> str:
     )
 
 
-def schema_statements(speed: SpeedSettings, replication_factor: int = 1) -> list[str]:
+def schema_statements(speed: SpeedSettings) -> list[str]:
     keyspace = speed.keyspace
     return [
         f"CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = "
-        f"{{'class': 'SimpleStrategy', 'replication_factor': {replication_factor}}}",
+        f"{{'class': 'SimpleStrategy', 'replication_factor': {speed.cassandra_replication}}}",
         f"""CREATE TABLE IF NOT EXISTS {keyspace}.movie_windows (
             movie_id bigint, window_start timestamp, window_end timestamp,
             popularity double, vote_average double, vote_count bigint,
@@ -93,12 +93,23 @@ ADDED_COLUMNS = (("late_events", "reason", "text"),)
 
 
 def connect(speed: SpeedSettings, timeout: float = 30.0):
-    """A session on the cluster (the caller shuts ``session.cluster`` down)."""
-    from cassandra.cluster import Cluster
+    """A session on the cluster whose statements run at ``CASSANDRA_CONSISTENCY`` (the caller shuts ``session.cluster`` down).
 
+    At QUORUM a write that fewer than a majority of replicas take fails (``Unavailable``) instead of being
+    acknowledged: the streaming job's micro-batch then fails and is replayed from its checkpoint."""
+    from cassandra import ConsistencyLevel
+    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
+
+    profile = ExecutionProfile(consistency_level=ConsistencyLevel.name_to_value[speed.cassandra_consistency.upper()])
     # the control connection's queries of the system tables wait 2 s by default: too short for a Cassandra
     # sharing 2 cores with a starting Spark job (seen as NoHostAvailable: OperationTimedOut in CI)
-    cluster = Cluster(list(speed.cassandra_hosts), port=speed.cassandra_port, connect_timeout=timeout, control_connection_timeout=timeout)
+    cluster = Cluster(
+        list(speed.cassandra_hosts),
+        port=speed.cassandra_port,
+        connect_timeout=timeout,
+        control_connection_timeout=timeout,
+        execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+    )
     return cluster.connect()
 
 

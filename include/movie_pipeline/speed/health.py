@@ -47,27 +47,29 @@ def last_progress(settings: Settings, job: str) -> datetime | None:
     return None if row is None or row.committed_at is None else row.committed_at.replace(tzinfo=UTC)
 
 
-def latest_batch(checkpoint_uri: str, log: str = "offsets") -> int | None:
-    """The id of the latest batch in a query's checkpoint log: ``offsets`` (planned) or ``commits`` (written)."""
-    import fsspec
+def latest_batch(checkpoint_uri: str, log: str = "offsets", webhdfs: str | None = None) -> int | None:
+    """The id of the latest batch in a query's checkpoint log: ``offsets`` (planned) or ``commits`` (written).
 
-    fs, root = fsspec.core.url_to_fs(f"{checkpoint_uri.rstrip('/')}/{log}")
+    ``webhdfs``: how an ``hdfs://`` checkpoint is reached (``LAKE_WEBHDFS``)."""
+    from movie_pipeline.lake import filesystem
+
+    fs, root = filesystem(f"{checkpoint_uri.rstrip('/')}/{log}", webhdfs)
     if not fs.exists(root):
         return None
     batches = [int(name.rsplit("/", 1)[-1]) for name in fs.ls(root, detail=False) if name.rsplit("/", 1)[-1].isdigit()]
     return max(batches, default=None)
 
 
-def checkpoint_offsets(checkpoint_uri: str, log: str = "offsets") -> dict[str, dict[int, int]]:
+def checkpoint_offsets(checkpoint_uri: str, log: str = "offsets", webhdfs: str | None = None) -> dict[str, dict[int, int]]:
     """The Kafka offsets a query's latest batch read up to: topic -> partition -> offset.
 
     ``log="commits"``: of the latest batch whose output is written (a planned batch may still run)."""
-    import fsspec
+    from movie_pipeline.lake import filesystem
 
-    batch = latest_batch(checkpoint_uri, log)
+    batch = latest_batch(checkpoint_uri, log, webhdfs)
     if batch is None:
         return {}
-    fs, path = fsspec.core.url_to_fs(f"{checkpoint_uri.rstrip('/')}/offsets/{batch}")
+    fs, path = filesystem(f"{checkpoint_uri.rstrip('/')}/offsets/{batch}", webhdfs)
     offsets: dict[str, dict[int, int]] = {}
     for line in fs.cat_file(path).decode().splitlines()[2:]:  # version, batch metadata, then one line per source
         for topic, partitions in json.loads(line).items():
@@ -79,7 +81,7 @@ def kafka_lag(settings: Settings, checkpoint_uri: str) -> int:
     """Events in the metric and review topics that the streaming job's latest batch has not read."""
     from confluent_kafka import Consumer, TopicPartition
 
-    read = checkpoint_offsets(checkpoint_uri)
+    read = checkpoint_offsets(checkpoint_uri, webhdfs=settings.lake_webhdfs)
     consumer = Consumer({"bootstrap.servers": settings.speed.kafka_bootstrap_servers, "group.id": "movie-speed-supervisor"})
     try:
         lag = 0

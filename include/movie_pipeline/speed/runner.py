@@ -1,10 +1,15 @@
 """The speed layer's long-running jobs, and where they run.
 
 ``JobRunner`` is the small interface the supervisor DAG uses: start a job (detached), say whether
-it is alive, stop it. ``LocalProcessRunner`` runs each job as a detached local process with its
-pid and log under ``<state dir>/<job>/``; a runner that submits to Spark on Kubernetes or YARN
-implements the same three methods, and the job's command line (``job_command``) already takes
-the master from ``SPARK_MASTER``.
+it is alive (and for how long), stop it. ``SPEED_JOB_RUNNER`` chooses the runner (``runner_for``):
+
+- ``local``: ``LocalProcessRunner`` runs each job as a detached local process with its pid and
+  log under ``<state dir>/<job>/``.
+- ``standalone``: ``StandaloneRunner`` puts the streaming job on a Spark standalone cluster
+  (``SPARK_MASTER=spark://...``) and judges and kills it through the master's API.
+
+A runner for Spark on Kubernetes or YARN implements the same methods; the job's command line
+(``job_command``) already takes the master from ``SPARK_MASTER``.
 """
 
 from __future__ import annotations
@@ -16,8 +21,8 @@ from pathlib import Path
 from typing import Protocol
 
 from movie_pipeline.config import PROJECT_ROOT, SpeedSettings, settings_from_env
-from movie_pipeline.errors import ConfigError
-from movie_pipeline.processes import owned_process, spawn, tail, terminate
+from movie_pipeline.errors import ConfigError, PipelineError
+from movie_pipeline.processes import http_json, owned_process, spawn, tail, terminate
 from movie_pipeline.spark_conf import STREAMING_CONF, connector_jars, local_driver_env, package_dir, submit_args
 from movie_pipeline.speed.jobs import JOBS, PRODUCER, SPEED_VIEWS
 
@@ -116,3 +121,81 @@ class LocalProcessRunner:
 
     def log_tail(self, job: str, lines: int = 30) -> str:
         return tail(self.log_file(job), lines)
+
+
+class StandaloneRunner(LocalProcessRunner):
+    """The streaming job on a Spark standalone cluster; the producer, not a Spark job, as with the local runner.
+
+    The job's driver runs here in client mode (a standalone master runs no Python driver in cluster
+    mode) and its executors on the workers. The master's JSON API (``SPARK_MASTER_UI_URL/json/``)
+    is the truth: the job is alive while the master lists its application (running, or waiting for
+    executors), its uptime is the application's; a driver that has not registered yet counts as
+    starting for ``REGISTER_GRACE_S``. ``stop`` kills the application through the master (the
+    executors go with it), then the driver.
+    """
+
+    REGISTER_GRACE_S = 120.0
+
+    def __init__(self, speed: SpeedSettings, env: dict[str, str] | None = None) -> None:
+        super().__init__(speed, env)
+        if not speed.spark_master_ui_url:
+            raise ConfigError("the standalone runner needs SPARK_MASTER_UI_URL, the Spark master's web UI")
+        self.master_ui = speed.spark_master_ui_url.rstrip("/")
+
+    def application(self, job: str) -> dict | None:
+        """The master's entry of the job's live application (the newest, should there be two), or None."""
+        state = http_json(f"{self.master_ui}/json/", timeout=10)
+        if state is None:
+            raise PipelineError(f"the Spark master does not answer at {self.master_ui}/json/: cannot tell whether {job} runs")
+        apps = [app for app in state.get("activeapps", []) if app.get("name") == job and app.get("state") in LIVE_APP_STATES]
+        return max(apps, key=lambda app: app.get("starttime", 0)) if apps else None
+
+    def is_alive(self, job: str) -> bool:
+        return self.uptime_s(job) is not None
+
+    def uptime_s(self, job: str) -> float | None:
+        if job != SPEED_VIEWS:
+            return super().uptime_s(job)
+        app = self.application(job)
+        if app is not None:
+            return max(0.0, time.time() - app["starttime"] / 1000)
+        age = super().uptime_s(job)  # the local driver's, not yet registered
+        return age if age is not None and age < self.REGISTER_GRACE_S else None
+
+    def start(self, job: str) -> int:
+        """Submit the job unless the master runs it (or its driver is still registering); return the driver's pid.
+        A driver left behind by an application the master no longer lists is stopped first."""
+        if job == SPEED_VIEWS and not self.is_alive(job) and self.pid(job) is not None:
+            super().stop(job)
+        return super().start(job)
+
+    def stop(self, job: str) -> None:
+        if job == SPEED_VIEWS and (app := self.application(job)) is not None:
+            self.kill_application(app["id"])
+        super().stop(job)
+
+    def kill_application(self, app_id: str) -> None:
+        """Kill an application through the master's UI (``spark.ui.killEnabled``, on by default)."""
+        import urllib.parse
+        import urllib.request
+
+        body = urllib.parse.urlencode({"id": app_id, "terminate": "true"}).encode()
+        try:
+            with urllib.request.urlopen(f"{self.master_ui}/app/kill/", data=body, timeout=10):  # noqa: S310 - the configured master
+                pass
+        except OSError as error:
+            raise PipelineError(f"the Spark master at {self.master_ui} did not kill {app_id}: {error}") from error
+
+
+LIVE_APP_STATES = ("RUNNING", "WAITING")
+RUNNERS = {"local": LocalProcessRunner, "standalone": StandaloneRunner}
+
+
+def runner_for(speed: SpeedSettings, env: dict[str, str] | None = None) -> LocalProcessRunner:
+    """The runner ``SPEED_JOB_RUNNER`` names, its jobs getting ``env`` over this process's environment."""
+    return RUNNERS[speed.job_runner](speed, env)
+
+
+def runner_from_environment(env: dict[str, str] | None = None) -> LocalProcessRunner:
+    """The runner of the settings read from the environment its jobs get: this process's, with ``env`` over it."""
+    return runner_for(settings_from_env({**os.environ, **(env or {})}).speed, env)

@@ -13,14 +13,14 @@ import logging
 
 from movie_pipeline.config import environment_from_airflow, settings_from_airflow
 from movie_pipeline.speed.jobs import RESTART_VERDICTS, SPEED_VIEWS, STALLED, STARTING, UNSUPERVISED
-from movie_pipeline.speed.runner import LocalProcessRunner
+from movie_pipeline.speed.runner import LocalProcessRunner, runner_for, runner_from_environment
 
 log = logging.getLogger(__name__)
 
 
 def runner() -> LocalProcessRunner:
-    """The local runner, its jobs getting the task's environment with the settings of the Airflow connections."""
-    return LocalProcessRunner.from_environment(environment_from_airflow())
+    """The runner SPEED_JOB_RUNNER names, its jobs getting the task's environment with the settings of the Airflow connections."""
+    return runner_from_environment(environment_from_airflow())
 
 
 def ensure_topics_and_tables() -> dict[str, list[str]]:
@@ -41,7 +41,7 @@ def watch(job: str) -> tuple[bool, dict]:
     if job not in settings.speed.jobs:
         log.info("%s is not in SPEED_JOBS (%s): not supervised here", job, ",".join(settings.speed.jobs) or "none")
         return True, JobStatus(job, UNSUPERVISED, "not in SPEED_JOBS").as_dict()
-    status = job_status(settings, LocalProcessRunner(settings.speed), job)
+    status = job_status(settings, runner_for(settings.speed), job)
     log.info("%s: %s (%s)", job, status.verdict, status.detail)
     return status.verdict != STARTING, status.as_dict()
 

@@ -13,11 +13,13 @@ from movie_pipeline.schemas.avro import DEAD_LETTER_TOPIC, EVENT_TYPES
 def topic_configs(speed: SpeedSettings) -> dict[str, dict[str, str]]:
     """Each topic and its configuration: the metadata topic is compacted, the others kept for the retention."""
     retention_ms = str(int(speed.kafka_retention_hours * 3600 * 1000))
+    # with replication 3 a write acknowledged by acks=all is on two brokers at least: one may go, nothing is lost
+    durability = {"min.insync.replicas": "1" if speed.kafka_replication == 1 else "2"}
     configs = {
-        event_type.topic: {"cleanup.policy": "compact"} if event_type.compacted else {"retention.ms": retention_ms}
+        event_type.topic: {**durability, **({"cleanup.policy": "compact"} if event_type.compacted else {"retention.ms": retention_ms})}
         for event_type in EVENT_TYPES
     }
-    configs[DEAD_LETTER_TOPIC] = {"retention.ms": retention_ms}
+    configs[DEAD_LETTER_TOPIC] = {**durability, "retention.ms": retention_ms}
     return configs
 
 

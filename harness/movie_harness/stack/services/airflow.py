@@ -13,8 +13,11 @@ from movie_harness import REPO_ROOT
 from movie_harness.airflow_settings import connection_env
 from movie_harness.stack import jvm
 from movie_harness.stack.services.base import Service, StackError, StackSettings
+from movie_harness.stack.services.cassandra import Cassandra
+from movie_harness.stack.services.hdfs import HdfsNameNode, write_client_conf
 from movie_harness.stack.services.kafka import Kafka
 from movie_harness.stack.services.postgres import Postgres
+from movie_harness.stack.services.spark import write_spark_defaults
 from movie_pipeline.config import REAL_TMDB_URL
 from movie_pipeline.processes import http_json
 
@@ -101,6 +104,7 @@ def airflow_environment(settings: StackSettings) -> dict[str, str]:
         **os.environ,
         **connection_env(overrides=stack_connections(settings)),
         **service_environment(settings),
+        **cluster_environment(settings),
         "AIRFLOW_HOME": str(home),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # spark-submit of this venv, for the Spark tasks
         "AIRFLOW_UI_URL": base_url,  # links to data-quality reports
@@ -147,8 +151,28 @@ def stack_connections(settings: StackSettings) -> dict[str, dict]:
         else {"host": f"http://{host}:{ports['tmdb_simulator']}/3", "extra": {"rate_limit": SIMULATOR_RATE_LIMIT}},
         "kafka_default": {"extra": {"bootstrap.servers": Kafka(settings).bootstrap_servers, "group.id": "movie-pipeline"}},
         "mongo_default": {"host": host, "port": ports["mongo"]},
-        "cassandra_default": {"host": host, "port": ports["cassandra"]},
+        "cassandra_default": {"host": ",".join(Cassandra(settings).hosts), "port": ports["cassandra"]},
         "analytics_default": {"host": host, "port": ports["postgres"]},
+        **({"spark_default": {"host": f"spark://{host}", "port": ports["spark_master"]}} if settings.cluster else {}),
+    }
+
+
+def cluster_environment(settings: StackSettings) -> dict[str, str]:
+    """The cluster profile's settings (the DAGs and tasks are the same: only these and the connections differ):
+    the lake and the checkpoints on HDFS, replication 3 for the topics and the speed keyspace, the streaming job
+    on the Spark master (the standalone runner), the HDFS and Spark client configuration."""
+    if not settings.cluster:
+        return {}
+    master_ui = f"http://{settings.host}:{settings.ports['spark_master_ui']}"
+    return {
+        "LAKE_URI": f"{HdfsNameNode(settings).uri}/lake",
+        "LAKE_WEBHDFS": f"{settings.host}:{settings.ports['hdfs_http']}",
+        "HADOOP_CONF_DIR": str(write_client_conf(settings, HdfsNameNode(settings).core_site())),
+        "SPARK_CONF_DIR": str(write_spark_defaults(settings)),
+        "KAFKA_REPLICATION": str(min(3, settings.kafka_brokers)),
+        "CASSANDRA_REPLICATION": str(settings.cassandra_nodes),
+        "SPEED_JOB_RUNNER": "standalone",
+        "SPARK_MASTER_UI_URL": master_ui,
     }
 
 

@@ -1,11 +1,15 @@
 """What every service of the local stack is: settings, locations, the start/ready contract.
 
 Every service keeps its data, log and pid under ``<state>/<name>/``. Ports and addresses come
-from :class:`StackSettings` (environment variables ``STACK_<SERVICE>_PORT``, ``STACK_HOST``).
+from :class:`StackSettings` (environment variables ``STACK_<SERVICE>_PORT``, ``STACK_HOST``), the
+topology from its profile (``STACK_PROFILE``): ``default``, one process per service, or
+``cluster``: Spark standalone (master + 2 workers), HDFS NameNode + 3 DataNodes, 3 Kafka brokers,
+3 Cassandra nodes on the loopback addresses ``STACK_HOST`` + 0, 1, 2.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 from dataclasses import dataclass, field
@@ -24,6 +28,12 @@ DEFAULT_PORTS = {
     "cassandra": 9042,
     "hdfs": 8020,
     "hdfs_http": 9870,
+    # the cluster profile's
+    "hdfs_datanode": 9864,  # DataNode n: transfer 9864 + 10 (n - 1), HTTP + 1, IPC + 2
+    "spark_master": 7077,
+    "spark_master_ui": 8081,  # its JSON API too (8080 is Airflow's)
+    "spark_rest": 6066,
+    "spark_worker_ui": 8082,  # worker n: 8082 + n - 1
     "airflow": 8080,
     # the demo's services (optional: `stack up` starts them only when named, `make demo` names them)
     "tmdb_simulator": 8765,
@@ -41,22 +51,48 @@ class StackError(PipelineError):
     """A service could not be prepared or started."""
 
 
+DEFAULT, CLUSTER = "default", "cluster"
+PROFILES = (DEFAULT, CLUSTER)
+
+
 @dataclass(frozen=True)
 class StackSettings:
     state_dir: Path = DEFAULT_STATE_DIR
     host: str = "127.0.0.1"
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     kafka_brokers: int = 1
+    profile: str = DEFAULT
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise StackError(f"unknown stack profile {self.profile!r}; the profiles are {', '.join(PROFILES)}")
+
+    @property
+    def cluster(self) -> bool:
+        return self.profile == CLUSTER
+
+    @property
+    def cassandra_nodes(self) -> int:
+        return 3 if self.cluster else 1
+
+    def node_address(self, node: int) -> str:
+        """The loopback address of node ``node`` (1-based) of a multi-node service: ``host`` + node - 1."""
+        return str(ipaddress.ip_address(self.host) + node - 1)
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, kafka_brokers: int | None = None) -> StackSettings:
+    def from_env(cls, env: dict[str, str] | None = None, kafka_brokers: int | None = None, profile: str | None = None) -> StackSettings:
         env = os.environ if env is None else env
         ports = {name: int(env.get(f"STACK_{name.upper()}_PORT", port)) for name, port in DEFAULT_PORTS.items()}
+        profile = profile or env.get("STACK_PROFILE") or DEFAULT
+        brokers = kafka_brokers or int(env.get("STACK_KAFKA_BROKERS") or (3 if profile == CLUSTER else 1))
+        # each profile keeps its own state: the cluster's nodes have other names and data than the single services
+        default_state = DEFAULT_STATE_DIR if profile == DEFAULT else DEFAULT_STATE_DIR.with_name(f"stack-{profile}")
         return cls(
-            state_dir=Path(env.get("STACK_STATE_DIR", DEFAULT_STATE_DIR)),
+            state_dir=Path(env.get("STACK_STATE_DIR") or default_state),
             host=env.get("STACK_HOST", "127.0.0.1"),
             ports=ports,
-            kafka_brokers=kafka_brokers or int(env.get("STACK_KAFKA_BROKERS", "1")),
+            kafka_brokers=brokers,
+            profile=profile,
         )
 
 

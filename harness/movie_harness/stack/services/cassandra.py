@@ -1,11 +1,16 @@
-"""Apache Cassandra 5.0 from cassandra-all on Java 17."""
+"""Apache Cassandra 5.0 from cassandra-all on Java 17: one node, or (the cluster profile) three.
+
+The cluster's nodes listen on their own loopback addresses (``STACK_HOST`` + 0, 1, 2) with the
+same ports; node 1 is the seed and starts first, nodes 2 and 3 then join together (a new, empty
+cluster: no bootstrap streaming, so concurrent joins are safe).
+"""
 
 from __future__ import annotations
 
 import json
 
 from movie_harness.stack import jvm
-from movie_harness.stack.services.base import Service
+from movie_harness.stack.services.base import Service, StackSettings
 from movie_pipeline.processes import tcp_open
 
 # From Cassandra 5.0's conf/jvm17-server.options: the module openings it needs on Java 17.
@@ -52,10 +57,23 @@ _CASSANDRA_LOGBACK = """<configuration>
 
 
 class Cassandra(Service):
-    """A single Cassandra 5.0 node from cassandra-all on Java 17, heap capped at 1 GiB."""
+    """A Cassandra 5.0 node from cassandra-all on Java 17, heap capped at 1 GiB (768 MiB for each of a cluster's three)."""
 
-    name = "cassandra"
     start_timeout_s = 240.0
+
+    def __init__(self, settings: StackSettings, node: int = 1) -> None:
+        super().__init__(settings)
+        self.node = node
+        self.name = f"cassandra-{node}" if settings.cluster else "cassandra"
+        self.depends_on = ("cassandra-1",) if node > 1 else ()
+
+    @property
+    def host(self) -> str:
+        return self.settings.node_address(self.node)
+
+    @property
+    def port(self) -> int:
+        return self.settings.ports["cassandra"]
 
     @property
     def storage_port(self) -> int:
@@ -63,7 +81,16 @@ class Cassandra(Service):
 
     @property
     def jmx_port(self) -> int:
-        return self.port - 1843  # 7199 beside the default 9042
+        return self.port - 1843 + self.node - 1  # 7199 beside the default 9042; JMX listens on 127.0.0.1 for every node
+
+    @property
+    def heap(self) -> str:
+        return "768m" if self.settings.cluster else "1g"
+
+    @property
+    def hosts(self) -> list[str]:
+        """Every node's address (the driver's contact points)."""
+        return [self.settings.node_address(n) for n in range(1, self.settings.cassandra_nodes + 1)]
 
     def prepare(self) -> None:
         super().prepare()
@@ -79,7 +106,7 @@ class Cassandra(Service):
             "seed_provider": [
                 {
                     "class_name": "org.apache.cassandra.locator.SimpleSeedProvider",
-                    "parameters": [{"seeds": f"{self.host}:{self.storage_port}"}],
+                    "parameters": [{"seeds": f"{self.settings.node_address(1)}:{self.storage_port}"}],
                 }
             ],
             "listen_address": self.host,
@@ -100,6 +127,7 @@ class Cassandra(Service):
             "concurrent_reads": 8,
             "concurrent_writes": 8,
             "concurrent_compactors": 1,
+            "auto_bootstrap": not self.settings.cluster,  # a new cluster's nodes have nothing to stream
             "authenticator": "AllowAllAuthenticator",
             "authorizer": "AllowAllAuthorizer",
         }
@@ -108,7 +136,7 @@ class Cassandra(Service):
 
     def command(self) -> list[str]:
         options = [
-            "-Xms512m", "-Xmx1g", "-Xss256k", "-XX:+UseG1GC", "-XX:+HeapDumpOnOutOfMemoryError",
+            "-Xms256m", f"-Xmx{self.heap}", "-Xss256k", "-XX:+UseG1GC", "-XX:+HeapDumpOnOutOfMemoryError",
             *[line.strip().replace(" ", "=", 1) for line in _CASSANDRA_JVM17 if line.strip()],
             f"-Dcassandra.config={(self.home / 'cassandra.yaml').as_uri()}",
             "-Dcassandra-foreground=yes",
@@ -117,6 +145,8 @@ class Cassandra(Service):
             f"-Dcassandra.jmx.local.port={self.jmx_port}",
             f"-Dlogback.configurationFile={self.home / 'logback.xml'}",
             "-Dcassandra.skip_wait_for_gossip_to_settle=0",
+            "-Dcassandra.consistent.rangemovement=false",  # nodes 2 and 3 join side by side
+            "-Dcassandra.ring_delay_ms=5000",
         ]  # fmt: skip
         return jvm.java_command(jvm.jar_dir("cassandra"), "org.apache.cassandra.service.CassandraDaemon", [], options)
 
@@ -126,15 +156,25 @@ class Cassandra(Service):
         from cassandra.policies import DCAwareRoundRobinPolicy
 
         policy = DCAwareRoundRobinPolicy(local_dc="datacenter1")
-        return Cluster([self.host], port=self.port, protocol_version=5, load_balancing_policy=policy, **options)
+        return Cluster(self.hosts, port=self.port, protocol_version=5, load_balancing_policy=policy, **options)
 
     def is_ready(self) -> bool:
+        """Answering CQL on its own address, and (a cluster's node) seeing the nodes before it up in gossip."""
         if not tcp_open(self.host, self.port):
             return False
-        cluster = self.cluster(connect_timeout=3, control_connection_timeout=3)
+        from cassandra.cluster import Cluster
+        from cassandra.policies import WhiteListRoundRobinPolicy
+
+        cluster = Cluster(
+            [self.host], port=self.port, protocol_version=5, load_balancing_policy=WhiteListRoundRobinPolicy([self.host]),
+            connect_timeout=3, control_connection_timeout=3,
+        )  # fmt: skip
         try:
             session = cluster.connect()
-            return session.execute("SELECT release_version FROM system.local").one() is not None
+            if session.execute("SELECT release_version FROM system.local").one() is None:
+                return False
+            peers = {str(row.peer) for row in session.execute("SELECT peer FROM system.peers_v2")}
+            return peers >= {self.settings.node_address(n) for n in range(1, self.node)}
         except Exception:  # noqa: BLE001 - not answering CQL yet
             return False
         finally:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from movie_harness.stack.services.base import Service
+from movie_harness.stack.services.cassandra import Cassandra
 from movie_pipeline.processes import http_json
 
 BIN = Path(sys.executable).parent
@@ -44,8 +45,9 @@ class ServingApi(Service):
             **os.environ,
             "MONGO_URI": f"mongodb://{host}:{ports['mongo']}",
             "REDIS_URL": f"redis://{host}:{ports['redis']}/0",
-            "CASSANDRA_HOSTS": host,
+            "CASSANDRA_HOSTS": ",".join(Cassandra(self.settings).hosts),
             "CASSANDRA_PORT": str(ports["cassandra"]),
+            **({"CASSANDRA_REPLICATION": str(self.settings.cassandra_nodes)} if self.settings.cluster else {}),
         }
 
     def command(self) -> list[str]:
