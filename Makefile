@@ -61,11 +61,11 @@ audit: setup ## pip-audit of the pinned requirements (needs PyPI's or OSV's vuln
 	@$(BIN)/python -c 'import pip_audit' 2>/dev/null || $(BIN)/uv pip install --python $(BIN)/python --quiet pip-audit==2.10.1
 	$(BIN)/pip-audit --requirement requirements.txt --no-deps --disable-pip --progress-spinner off
 
-demo: setup ## the whole system run by Airflow: stack, TMDB simulator, DAGs unpaused, first batch, speed jobs, export, API, monitoring; prints the URLs
-	$(BIN)/movie-pipeline demo up
+demo: setup ## the whole system run by Airflow: stack, TMDB simulator, DAGs unpaused, first batch, speed jobs, export, API, monitoring; prints the URLs (PROFILE=cluster: on Spark standalone, HDFS, 3 Kafka brokers, 3 Cassandra nodes)
+	$(if $(PROFILE),STACK_PROFILE=$(PROFILE)) $(BIN)/movie-pipeline demo up
 
 demo-down: ## stop the demo: the speed jobs and every service (data stays in .local)
-	@test -x $(BIN)/movie-pipeline && $(BIN)/movie-pipeline demo down || true
+	@test -x $(BIN)/movie-pipeline && $(if $(PROFILE),STACK_PROFILE=$(PROFILE)) $(BIN)/movie-pipeline demo down || true
 
 ui-tour: setup ## backfill movie_batch on the stack's Airflow via its REST API, then screenshot the UI into docs/screenshots
 	@command -v chromium >/dev/null || { [ "$$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } || { echo "install Chromium: sudo apt-get install -y chromium"; exit 1; }

@@ -2,8 +2,9 @@
 
 ``up``:
 
-1. the local stack (PostgreSQL, Redis, Kafka, the MongoDB protocol, Cassandra, Airflow; the lake
-   is local files, so no HDFS) and the demo's services: the TMDB simulator (unless ``TMDB_API_KEY``
+1. the local stack of the profile (``STACK_PROFILE``; ``make demo PROFILE=cluster``): PostgreSQL,
+   Redis, Kafka, the MongoDB protocol, Cassandra, Airflow (the default profile's lake is local files,
+   so no HDFS; the cluster's is on HDFS, its Spark jobs on the standalone master) and the demo's services: the TMDB simulator (unless ``TMDB_API_KEY``
    / ``TMDB_READ_TOKEN`` is set: then the real TMDB), the API, the statsd_exporter, Prometheus and
    Superset;
 2. ``movie_speed_supervisor`` and ``movie_batch`` unpaused: the scheduler starts the speed jobs
@@ -26,7 +27,7 @@ from movie_harness import REPO_ROOT
 from movie_harness.stack import manager
 from movie_harness.stack.airflow_api import AirflowApi
 from movie_harness.stack.services import StackSettings
-from movie_harness.stack.services.airflow import uses_real_tmdb
+from movie_harness.stack.services.airflow import speed_runner, uses_real_tmdb
 from movie_harness.stack.services.postgres import ANALYTICS
 from movie_harness.stack.services.serving import TmdbSimulator
 from movie_harness.stack.services.superset import Superset
@@ -38,6 +39,7 @@ BATCH, SUPERVISOR, EXPORT = "movie_batch", "movie_speed_supervisor", "movie_serv
 DAGS = (BATCH, SUPERVISOR, EXPORT)
 # the stack without HDFS (the demo's lake is local files), and the demo's own services
 DEMO_SERVICES = ["kafka", "airflow", "api", "statsd-exporter", "prometheus", "superset"]
+CLUSTER_SERVICES = ["hdfs", "spark", "cassandra"]  # the cluster profile's lake and Spark
 TERMINAL = {"success", "failed"}
 
 
@@ -80,11 +82,10 @@ def newest_run(airflow: AirflowApi, dag_id: str, timeout_s: float) -> dict:
         time.sleep(3)
 
 
-def wait_for_speed_jobs(timeout_s: float) -> None:
+def wait_for_speed_jobs(settings: StackSettings, timeout_s: float) -> None:
     from movie_pipeline.speed.jobs import JOBS
-    from movie_pipeline.speed.runner import LocalProcessRunner
 
-    jobs = LocalProcessRunner.from_environment()
+    jobs = speed_runner(settings)
     deadline = time.monotonic() + timeout_s
     while not all(jobs.is_alive(job) for job in JOBS):
         if time.monotonic() > deadline:
@@ -129,7 +130,9 @@ def up(settings: StackSettings) -> None:
     real_tmdb = uses_real_tmdb()
     simulator = TmdbSimulator(settings)
     step("1/5 the local stack and the demo's services (first run: JVM jars, Airflow's DB, Superset's venv, a Go build; minutes)")
-    manager.up(settings, [*([] if real_tmdb else [simulator.name]), *DEMO_SERVICES])
+    cluster = CLUSTER_SERVICES if settings.cluster else []
+    manager.up(settings, [*([] if real_tmdb else [simulator.name]), *cluster, *DEMO_SERVICES])
+    print(f"profile: {settings.profile} (state in {settings.state_dir})")
     print(f"TMDB: {'the real TMDB API (TMDB_API_KEY / TMDB_READ_TOKEN is set)' if real_tmdb else f'the simulator at {simulator.base_url}'}")
 
     step("2/5 Airflow: the speed supervisor and the batch DAG unpaused")
@@ -150,7 +153,7 @@ def up(settings: StackSettings) -> None:
     print(f"  analytics.movies: {analytics_rows(settings)} rows (PostgreSQL, database {ANALYTICS})")
 
     step("4/5 the speed layer (started by movie_speed_supervisor)")
-    wait_for_speed_jobs(600)
+    wait_for_speed_jobs(settings, 600)
 
     step("5/5 ready")
     key = demo_api_key(settings)
@@ -182,10 +185,9 @@ services: .venv/bin/movie-pipeline stack status      stop everything: make demo-
 
 def down(settings: StackSettings) -> None:
     from movie_pipeline.speed.jobs import JOBS
-    from movie_pipeline.speed.runner import LocalProcessRunner
 
     manager.down(settings, ["airflow"])  # first, so that the supervisor cannot restart the jobs
-    jobs = LocalProcessRunner.from_environment()
+    jobs = speed_runner(settings)
     for job in JOBS:
         if jobs.is_alive(job):
             print(f"{job:<22} stopping (pid {jobs.pid(job)})", flush=True)

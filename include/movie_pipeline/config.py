@@ -180,12 +180,6 @@ class SpeedSettings:
             raise ConfigError(f"CASSANDRA_CONSISTENCY must be one of {', '.join(CONSISTENCY_LEVELS)}, got {self.cassandra_consistency!r}")
         if self.job_runner not in JOB_RUNNERS:
             raise ConfigError(f"SPEED_JOB_RUNNER must be one of {', '.join(JOB_RUNNERS)}, got {self.job_runner!r}")
-        if self.job_runner == "standalone" and not (self.spark_master.startswith("spark://") and self.spark_master_ui_url):
-            raise ConfigError(
-                "SPEED_JOB_RUNNER=standalone needs SPARK_MASTER=spark://host:port (inside Airflow: the spark_default connection) "
-                f"and SPARK_MASTER_UI_URL (the master's web UI), got SPARK_MASTER={self.spark_master!r}, "
-                f"SPARK_MASTER_UI_URL={self.spark_master_ui_url!r}"
-            )
 
     @property
     def ttl_seconds(self) -> int:

@@ -48,6 +48,23 @@ def test_speed_jobs_name_known_jobs_or_none():
         settings_from_env({"SPEED_JOBS": "producer,streamer"})
 
 
+def test_the_speed_views_consistency_and_the_job_runner_are_checked():
+    from movie_pipeline.speed.runner import LocalProcessRunner, StandaloneRunner, runner_for
+
+    speed = settings_from_env({}).speed
+    assert (speed.cassandra_consistency, speed.cassandra_replication, speed.job_runner) == ("QUORUM", 1, "local")
+    assert type(runner_for(speed)) is LocalProcessRunner
+    with pytest.raises(ConfigError, match="CASSANDRA_CONSISTENCY must be one of ONE, .*QUORUM"):
+        settings_from_env({"CASSANDRA_CONSISTENCY": "MOST"})
+    with pytest.raises(ConfigError, match="SPEED_JOB_RUNNER must be one of local, standalone, got 'yarn'"):
+        settings_from_env({"SPEED_JOB_RUNNER": "yarn"})
+    standalone = settings_from_env({"SPEED_JOB_RUNNER": "standalone", "SPARK_MASTER": "spark://127.0.0.1:7077"}).speed
+    with pytest.raises(ConfigError, match="needs SPARK_MASTER=spark://host:port .* and SPARK_MASTER_UI_URL"):
+        runner_for(standalone)  # the settings alone are fine: a Spark job reading them never builds a runner
+    ui = settings_from_env({"SPEED_JOB_RUNNER": "standalone", "SPARK_MASTER": "spark://h:7077", "SPARK_MASTER_UI_URL": "http://h:8081/"})
+    assert runner_for(ui.speed).master_ui == "http://h:8081" and isinstance(runner_for(ui.speed), StandaloneRunner)
+
+
 class _Run:
     run_after = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
     run_id = "manual__x"

@@ -37,6 +37,40 @@ def test_three_kafka_brokers_form_one_quorum(tmp_path):
     assert kafkas[0].bootstrap_servers == "127.0.0.1:9092,127.0.0.1:9094,127.0.0.1:9096"
 
 
+def test_the_cluster_profile_starts_every_node_after_what_it_needs(tmp_path):
+    settings = StackSettings.from_env({"STACK_STATE_DIR": str(tmp_path)}, profile="cluster")
+    assert settings.kafka_brokers == 3 and settings.cassandra_nodes == 3
+    waves = [[s.name for s in wave] for wave in manager._waves(manager.select(settings, None, with_dependencies=True))]
+    assert waves[0] == ["postgres", "redis", "kafka-1", "kafka-2", "kafka-3", "mongo", "cassandra-1", "hdfs-namenode", "spark-master"]
+    assert waves[1] == [
+        "cassandra-2",
+        "cassandra-3",
+        "hdfs-datanode-1",
+        "hdfs-datanode-2",
+        "hdfs-datanode-3",
+        "spark-worker-1",
+        "spark-worker-2",
+        "airflow-api-server",
+    ]
+    cassandra = manager.select(settings, ["cassandra"], with_dependencies=False)
+    assert [(c.host, c.port, c.jmx_port) for c in cassandra] == [
+        ("127.0.0.1", 9042, 7199),
+        ("127.0.0.2", 9042, 7200),
+        ("127.0.0.3", 9042, 7201),
+    ]
+    api = manager.select(settings, ["api"], with_dependencies=True)  # its `cassandra` is the group of three nodes
+    assert {"cassandra-1", "cassandra-2", "cassandra-3", "mongo", "redis", "api"} == {s.name for s in api}
+    assert [s.port for s in manager.select(settings, ["hdfs-datanode"], with_dependencies=False)] == [9864, 9874, 9884]
+    with pytest.raises(StackError, match="unknown stack profile 'big'"):
+        StackSettings(state_dir=tmp_path, profile="big")
+
+
+def test_each_profile_keeps_its_own_state(tmp_path):
+    assert StackSettings.from_env({}).state_dir.name == "stack"
+    assert StackSettings.from_env({}, profile="cluster").state_dir.name == "stack-cluster"
+    assert StackSettings.from_env({"STACK_STATE_DIR": str(tmp_path)}, profile="cluster").state_dir == tmp_path
+
+
 def test_status_of_a_stopped_stack_is_down_with_the_contract_fields(settings):
     rows = manager.status(settings)
     assert rows and all(row["state"] == "down" and row["pid"] is None for row in rows)

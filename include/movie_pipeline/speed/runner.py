@@ -138,8 +138,12 @@ class StandaloneRunner(LocalProcessRunner):
 
     def __init__(self, speed: SpeedSettings, env: dict[str, str] | None = None) -> None:
         super().__init__(speed, env)
-        if not speed.spark_master_ui_url:
-            raise ConfigError("the standalone runner needs SPARK_MASTER_UI_URL, the Spark master's web UI")
+        if not (speed.spark_master.startswith("spark://") and speed.spark_master_ui_url):
+            raise ConfigError(
+                "SPEED_JOB_RUNNER=standalone needs SPARK_MASTER=spark://host:port (inside Airflow: the spark_default connection) "
+                f"and SPARK_MASTER_UI_URL (the master's web UI), got SPARK_MASTER={speed.spark_master!r}, "
+                f"SPARK_MASTER_UI_URL={speed.spark_master_ui_url!r}"
+            )
         self.master_ui = speed.spark_master_ui_url.rstrip("/")
 
     def application(self, job: str) -> dict | None:

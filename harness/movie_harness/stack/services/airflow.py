@@ -17,7 +17,7 @@ from movie_harness.stack.services.cassandra import Cassandra
 from movie_harness.stack.services.hdfs import HdfsNameNode, write_client_conf
 from movie_harness.stack.services.kafka import Kafka
 from movie_harness.stack.services.postgres import Postgres
-from movie_harness.stack.services.spark import write_spark_defaults
+from movie_harness.stack.services.spark import SparkMaster, write_spark_defaults
 from movie_pipeline.config import REAL_TMDB_URL
 from movie_pipeline.processes import http_json
 
@@ -174,6 +174,15 @@ def cluster_environment(settings: StackSettings) -> dict[str, str]:
         "SPEED_JOB_RUNNER": "standalone",
         "SPARK_MASTER_UI_URL": master_ui,
     }
+
+
+def speed_runner(settings: StackSettings):
+    """The speed jobs' runner as the stack's supervisor builds it (the local one, or on the cluster the standalone one):
+    for the demo's own look at the jobs and for stopping them."""
+    from movie_pipeline.speed.runner import runner_from_environment
+
+    master = {"SPARK_MASTER": SparkMaster(settings).url} if settings.cluster else {}  # what spark_default says there
+    return runner_from_environment({**cluster_environment(settings), **master})
 
 
 def service_environment(settings: StackSettings) -> dict[str, str]:
