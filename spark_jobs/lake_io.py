@@ -118,7 +118,7 @@ def replace_tables(spark: SparkSession, lake: Lake, layer: str, tables: dict[str
     """
     staged = {}
     for name, frame in tables.items():
-        staged[name] = lake.spark_uri("_staging", f"{layer}-{run_id}", name)
+        staged[name] = lake.staging_uri(f"{layer}-{run_id}", name)
         frame.write.mode("overwrite").parquet(staged[name])
     counts = {}
     for name, uri in staged.items():

@@ -21,6 +21,7 @@ Layout::
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from urllib.parse import urlsplit, urlunsplit
@@ -39,6 +40,11 @@ PART_FILE = "part-00000.jsonl"
 MANIFEST_FILE = "_manifest.json"
 # Which bronze partitions a layer was built from (see spark_jobs/silver_plan.py).
 STATE_FILE = "_state.json"
+
+
+def path_safe(name: str) -> str:
+    """A run id as a path component HDFS accepts (no ``:``, which Airflow's run ids hold: ``scheduled__...T16:00:00+00:00``)."""
+    return re.sub(r"[^A-Za-z0-9_.+=-]", "_", name)
 
 
 def filesystem(uri: str, webhdfs: str | None = None) -> tuple[AbstractFileSystem, str]:
@@ -86,10 +92,14 @@ class Lake:
         return self.path("bronze", entity, interval.partition)
 
     def staging(self, run_id: str) -> str:
-        return self.path("_staging", run_id)
+        return self.path("_staging", path_safe(run_id))
+
+    def staging_uri(self, run_id: str, *parts: str) -> str:
+        """Where a Spark job stages a run's tables, as Spark names it."""
+        return self.spark_uri("_staging", path_safe(run_id), *parts)
 
     def trash(self, run_id: str) -> str:
-        return self.path("_trash", run_id)
+        return self.path("_trash", path_safe(run_id))
 
     def has_bronze(self, entity: str = "movie_details") -> bool:
         """True when some interval of ``entity`` has been committed."""

@@ -129,3 +129,18 @@ def test_a_local_spark_driver_binds_to_loopback_unless_told_otherwise():
     assert local.env["SPARK_LOCAL_IP"] == "127.0.0.1"
     cluster = LocalProcessRunner(settings_from_env({"SPARK_MASTER": "spark://m:7077"}).speed, {"SPARK_LOCAL_IP": ""})
     assert cluster.env["SPARK_LOCAL_IP"] == ""
+
+
+def test_lake_paths_of_an_airflow_run_are_valid_hdfs_names_and_an_hdfs_lake_is_reached_over_webhdfs():
+    from movie_pipeline.lake import Lake
+
+    lake = Lake("hdfs://namenode:8020/lake", webhdfs="namenode:9870")
+    run_id = "scheduled__2026-12-02T16:00:00+00:00"  # HDFS refuses ':' in a path
+    assert (
+        lake.staging_uri(f"silver-{run_id}", "movies")
+        == "hdfs://namenode:8020/lake/_staging/silver-scheduled__2026-12-02T16_00_00+00_00/movies"
+    )
+    assert ":" not in lake.staging(run_id) and ":" not in lake.trash(run_id)
+    assert type(lake.fs).__name__ == "WebHDFS" and lake.root == "/lake"
+    assert lake.url(lake.path("gold", "trending")) == "hdfs://namenode:8020/lake/gold/trending"
+    assert type(Lake("file:///tmp/lake").fs).__name__ == "LocalFileSystem"
