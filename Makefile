@@ -88,6 +88,8 @@ bench: setup ## every benchmark (hours on 2 cores: the 1M-movie batch alone take
 	$(BIN)/python bench/stream_bench.py
 	$(BIN)/python bench/api_bench.py
 	$(BIN)/python bench/stack_bench.py
+	$(BIN)/python bench/cluster_bench.py
+	$(BIN)/python bench/stream_bench.py --profile cluster
 	$(BIN)/python bench/report.py
 
 stack-up: setup ## start the local stack (PostgreSQL, Airflow, Redis, Kafka, MongoDB protocol)

@@ -68,6 +68,11 @@ TARGETS: dict[str, tuple[str | None, float | None, str]] = {
     ),
     "stack_start_s": ("<", 120, "local stack cold start (jars cached), seconds"),
     "stack_rss_mb": ("<", 8000, "local stack idle resident memory, all services, MiB"),
+    "cluster_stack_start_s": (None, None, "the cluster profile's cold start (jars cached), seconds"),
+    "cluster_stack_rss_mb": ("<", 16000, "the cluster profile's idle resident memory, every node, MiB"),
+    "cluster_batch_100k_s": (None, None, "bronze -> gold from scratch on Spark standalone + HDFS, 100,000 movies, seconds"),
+    "cluster_batch_ratio": (None, None, "that / local[2] on files in the same run (2 workers on the same 2 cores: not faster)"),
+    "cluster_stream_events_per_s": (None, None, "events/s Kafka (3 brokers) -> Spark standalone -> Cassandra (3 nodes, QUORUM)"),
 }
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from movie_harness import REPO_ROOT
 from movie_harness.stack import manager
@@ -160,6 +161,11 @@ def up(settings: StackSettings) -> None:
     where_to_look(settings, key)
 
 
+def shown(path: Path) -> Path:
+    """A path as the demo prints it: from the checkout when under it (STACK_STATE_DIR may be anywhere)."""
+    return path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
+
+
 def where_to_look(settings: StackSettings, key: str) -> None:
     host, ports = settings.host, settings.ports
     credentials = settings.state_dir / "airflow" / "admin-credentials.txt"
@@ -167,12 +173,12 @@ def where_to_look(settings: StackSettings, key: str) -> None:
     api = f"http://{host}:{ports['api']}"
     print(
         f"""
-Airflow UI          http://{host}:{ports["airflow"]}   (user admin; password in {credentials.relative_to(REPO_ROOT)})
+Airflow UI          http://{host}:{ports["airflow"]}   (user admin; password in {shown(credentials)})
 data quality        http://{host}:{ports["airflow"]}/data-quality/   (and a run's "Data quality" tab)
 API docs            {api}/docs
-Superset            http://{host}:{ports["superset"]}/superset/dashboard/movie-analytics/   (user admin; password in {superset.relative_to(REPO_ROOT)})
+Superset            http://{host}:{ports["superset"]}/superset/dashboard/movie-analytics/   (user admin; password in {shown(superset)})
 Prometheus          http://{host}:{ports["prometheus"]}/classic/alerts   (Debian's build has the classic UI; rules: deploy/prometheus/alerts.yml)
-demo API key        {key}   (kept in {API_KEY_FILE.relative_to(REPO_ROOT)}; more: .venv/bin/movie-pipeline api-keys create NAME)
+demo API key        {key}   (kept in {shown(API_KEY_FILE)}; more: .venv/bin/movie-pipeline api-keys create NAME)
 
 try:
   curl -s -H "X-API-Key: {key}" '{api}/v1/movies?sort=popularity&limit=3'

@@ -179,13 +179,18 @@ class StandaloneRunner(LocalProcessRunner):
         super().stop(job)
 
     def kill_application(self, app_id: str) -> None:
-        """Kill an application through the master's UI (``spark.ui.killEnabled``, on by default)."""
+        """Kill an application through the master's UI (``spark.ui.killEnabled``, on by default), as its (kill) link
+        does: the form on the master's page carries the CSRF token Spark 4.2 requires of a state-changing request."""
+        import re
         import urllib.parse
         import urllib.request
 
-        body = urllib.parse.urlencode({"id": app_id, "terminate": "true"}).encode()
         try:
-            with urllib.request.urlopen(f"{self.master_ui}/app/kill/", data=body, timeout=10):  # noqa: S310 - the configured master
+            with urllib.request.urlopen(f"{self.master_ui}/", timeout=10) as response:  # noqa: S310 - the configured master
+                page = response.read().decode(errors="replace")
+            token = re.search(r'name="csrfToken" value="([0-9a-fA-F]+)"', page)
+            form = {"id": app_id, "terminate": "true", **({"csrfToken": token[1]} if token else {})}
+            with urllib.request.urlopen(f"{self.master_ui}/app/kill/", data=urllib.parse.urlencode(form).encode(), timeout=10):  # noqa: S310
                 pass
         except OSError as error:
             raise PipelineError(f"the Spark master at {self.master_ui} did not kill {app_id}: {error}") from error

@@ -173,6 +173,9 @@ def cluster_environment(settings: StackSettings) -> dict[str, str]:
         "CASSANDRA_REPLICATION": str(settings.cassandra_nodes),
         "SPEED_JOB_RUNNER": "standalone",
         "SPARK_MASTER_UI_URL": master_ui,
+        # the jobs' pids and the producer's ledger of what reached this cluster's Kafka: the cluster's own
+        "SPEED_JOBS_DIR": str(settings.state_dir / "speed" / "jobs"),
+        "PRODUCER_LEDGER": str(settings.state_dir / "speed" / "producer-ledger.sqlite"),
     }
 
 
