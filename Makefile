@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 LOCAL := .local
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup setup-system check-java lint format test test-unit test-dags test-integration chaos audit demo demo-down demo-check screenshots bench ui-tour lock clean stack-up stack-down stack-status
+.PHONY: help setup setup-system check-java lint format test test-unit test-dags test-integration chaos chaos-cluster audit demo demo-down demo-check screenshots bench ui-tour lock clean stack-up stack-down stack-status
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -42,7 +42,7 @@ format: $(STAMP) ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix .
 
 test: setup ## every test tier: unit, DAG integrity, integration and chaos (starts what it needs), then a demo run checked (URLs, logins, no secret in its logs)
-	$(BIN)/pytest -q -ra tests
+	$(BIN)/pytest -q -ra -m "not extended" tests
 	$(BIN)/python scripts/check_demo.py --run
 
 test-unit: setup
@@ -56,6 +56,9 @@ test-integration: setup
 
 chaos: setup ## faults under load (kill -9, broker restart, Cassandra/MongoDB down, TMDB 5xx, malformed records): lost, double counted, API errors, recovery
 	$(BIN)/pytest -q -ra tests/chaos
+
+chaos-cluster: setup ## the cluster profile: the same answers as one node, and kill -9 of a DataNode, a Cassandra node (then two), a Spark worker, a Kafka broker
+	$(BIN)/pytest -q -ra -s tests/integration/test_cluster_profile.py
 
 audit: setup ## pip-audit of the pinned requirements (needs PyPI's or OSV's vulnerability data; see docs/security.md)
 	@$(BIN)/python -c 'import pip_audit' 2>/dev/null || $(BIN)/uv pip install --python $(BIN)/python --quiet pip-audit==2.10.1
