@@ -54,10 +54,11 @@ def cluster():
     shutil.rmtree(state_dir, ignore_errors=True)
     env = {"STACK_STATE_DIR": str(state_dir), "STACK_PROFILE": "cluster", **{f"STACK_{n.upper()}_PORT": str(p) for n, p in PORTS.items()}}
     stack = StackSettings.from_env(env)
-    saved = {name: os.environ.get(name) for name in ("DEMO_MOVIES", "SPEED_TRIGGER")}
+    saved = {name: os.environ.get(name) for name in ("DEMO_MOVIES", "SPEED_TRIGGER", "API_RATE_LIMIT")}
     os.environ["DEMO_MOVIES"] = MOVIES  # the simulator's catalogue
     # a setting of this stack's Airflow: micro-batches every 10 s leave the 2 cores to the batch runs under test
     os.environ["SPEED_TRIGGER"] = "10 seconds"
+    os.environ["API_RATE_LIMIT"] = "100000"  # the fault tests' steady API load (20 requests a second) is not throttled
     try:
         manager.up(stack)
         manager.up(stack, ["tmdb-simulator", "api"])
@@ -219,6 +220,7 @@ def trigger_batch_of_an_earlier_interval(airflow: AirflowApi, hours_back: int = 
     return airflow(f"/api/v2/dags/{BATCH}/dagRuns", "POST", {"logical_date": logical, "note": "a node fault"})
 
 
+@pytest.mark.extended
 def test_a_datanode_killed_during_a_batch_run_costs_nothing(cluster):
     """kill -9 of one DataNode while bronze_to_silver writes: the run succeeds on the two left (the write pipeline goes
     on without it); once it is back the NameNode re-replicates what it missed and ``hdfs fsck /`` is healthy."""
@@ -290,20 +292,25 @@ def start_speed_jobs(airflow: AirflowApi, stack: StackSettings) -> None:
     wait_for(lambda: jobs.is_alive(PRODUCER) and jobs.application(SPEED_VIEWS) is not None, 300, "the speed jobs on the cluster")
 
 
+@pytest.mark.extended
 def test_a_cassandra_node_down_costs_nothing_and_two_fail_quorum_writes_loudly(cluster):
     """kill -9 of one Cassandra node under the producer's load: QUORUM writes go on with two; it returns (hints),
     and no window is lost or counted twice. Two nodes down: QUORUM writes fail, the streaming job fails with them
     (nothing acknowledged), the supervisor restarts it once they are back, and still nothing is lost."""
     import pymongo
 
-    from movie_pipeline.serving import keys
+    from movie_pipeline.serving import keys, store
     from movie_pipeline.speed.health import last_progress
     from tests.chaos.test_faults import ApiLoad
 
     settings, airflow, jobs = cluster_settings(cluster), AirflowApi(cluster), speed_runner(cluster)
     start_speed_jobs(airflow, cluster)
     db = pymongo.MongoClient(cluster.host, cluster.ports["mongo"], tz_aware=True)[settings.serving.mongo_database]
-    load = ApiLoad(f"http://{cluster.host}:{cluster.ports['api']}", keys.create(db, "cassandra-faults")).start()
+    load = ApiLoad(f"http://{cluster.host}:{cluster.ports['api']}", keys.create(db, "cassandra-faults"))
+    version = db[store.VERSIONS].find_one({"_id": store.CURRENT})["version"]
+    movie_ids = [m["movie_id"] for m in db[store.collection_name("movies", version)].find().limit(2)]  # movies of this catalogue
+    load.PATHS = (*(f"/v1/movies/{i}" for i in movie_ids), f"/v1/movies/{movie_ids[0]}/sentiment?window=7d", *API_PATHS)
+    load.start()
     try:
         began = time.monotonic()
         kill_node(cluster, "cassandra-3")
