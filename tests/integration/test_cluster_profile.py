@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import time
 import urllib.request
 from datetime import UTC
@@ -34,7 +33,7 @@ from movie_pipeline.speed.health import checkpoint_offsets, kafka_lag
 from movie_pipeline.speed.jobs import PRODUCER, SPEED_VIEWS, VIEWS_QUERY, query_checkpoint
 from tests.conftest import REPO
 from tests.integration.test_speed_layer import assert_windows_equal, expected_windows, read_topic, wait_for
-from tests.integration.test_stack import spark_submit
+from tests.integration.test_stack import kill_hard, spark_submit
 
 # a cluster test runs movie_batch on a 2-core machine shared by 20 processes: past the suite's 15-minute default
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(2700)]
@@ -180,15 +179,6 @@ def test_the_cluster_gives_the_answers_of_one_node(cluster, spark, tmp_path):
     print(f"API: {len(paths)} answers equal on both profiles")
 
 
-def kill_node(stack: StackSettings, name: str) -> None:
-    """``kill -9`` of one node."""
-    service = next(s for s in all_services(stack) if s.name == name)
-    process = owned_process(service.pid_file)
-    assert process is not None, f"{name} is not running"
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=10)
-
-
 def fsck(namenode: HdfsNameNode) -> dict:
     """``hdfs fsck /``: healthy, and how many blocks are under-replicated and missing."""
     text = namenode.fsck("/")
@@ -229,7 +219,7 @@ def test_a_datanode_killed_during_a_batch_run_costs_nothing(cluster):
     run = trigger_batch_of_an_earlier_interval(airflow)
     wait_for_task(airflow, BATCH, run["dag_run_id"], "bronze_to_silver", "running", 900)
     time.sleep(10)  # the job is writing
-    kill_node(cluster, "hdfs-datanode-2")
+    kill_hard(cluster, "hdfs-datanode-2")
     killed = time.monotonic()
     wait_for(lambda: len(namenode.live_datanodes()) == 2, 120, "the NameNode to count the DataNode dead")
     follow_run(airflow, BATCH, run, 1800)
@@ -313,7 +303,7 @@ def test_a_cassandra_node_down_costs_nothing_and_two_fail_quorum_writes_loudly(c
     load.start()
     try:
         began = time.monotonic()
-        kill_node(cluster, "cassandra-3")
+        kill_hard(cluster, "cassandra-3")
         committed = last_progress(settings, VIEWS_QUERY)
         wait_for(
             lambda: (last_progress(settings, VIEWS_QUERY) or committed) > committed,
@@ -333,8 +323,8 @@ def test_a_cassandra_node_down_costs_nothing_and_two_fail_quorum_writes_loudly(c
         }
 
         began = time.monotonic()
-        kill_node(cluster, "cassandra-2")
-        kill_node(cluster, "cassandra-3")
+        kill_hard(cluster, "cassandra-2")
+        kill_hard(cluster, "cassandra-3")
         wait_for(
             lambda: not jobs.is_alive(SPEED_VIEWS),
             600,
@@ -367,7 +357,7 @@ def test_a_spark_worker_killed_during_a_batch_run_costs_nothing(cluster):
     wait_for_task(airflow, BATCH, run["dag_run_id"], "bronze_to_silver", "running", 900)
     time.sleep(15)  # its executors have tasks
     killed = time.monotonic()
-    kill_node(cluster, "spark-worker-1")
+    kill_hard(cluster, "spark-worker-1")
     follow_run(airflow, BATCH, run, 1800)
     manager.up(cluster, ["spark-worker-1"], emit=lambda line: None)
     wait_for(lambda: jobs.application(SPEED_VIEWS) is not None, 300, "the streaming job on the master")
@@ -386,7 +376,7 @@ def test_a_kafka_broker_killed_under_the_producers_load_loses_no_event(cluster):
     start_speed_jobs(airflow, cluster)
     time.sleep(30)
     began = time.monotonic()
-    kill_node(cluster, "kafka-2")
+    kill_hard(cluster, "kafka-2")
     time.sleep(60)  # a poll or more of the producer with one broker down
     manager.up(cluster, ["kafka-2"], emit=lambda line: None)
     fault_s = time.monotonic() - began
