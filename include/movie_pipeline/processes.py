@@ -3,7 +3,10 @@
 A pid alone is not trusted: the pid file records the pid and the process's start time, and a
 pid is only "ours" while the live process has that start time, so a recycled pid is never
 signalled. (Command lines and environments are no good for this: Airflow, Redis and PostgreSQL
-rewrite their process titles over that memory.)
+rewrite their process titles over that memory.) On Linux the start time is the kernel's count of
+clock ticks since boot, not a wall-clock time: psutil's create_time() adds the boot time, which
+the kernel derives from the wall clock, so it moves when the clock is stepped (NTP, a resumed VM)
+and a live process would look like a stranger.
 """
 
 from __future__ import annotations
@@ -20,14 +23,29 @@ from pathlib import Path
 
 import psutil
 
+TICKS = "ticks:"
+
+
+def start_stamp(process: psutil.Process) -> str:
+    """When the process started, in a form no change of the system clock moves (see the module's docstring)."""
+    try:
+        stat = Path(f"/proc/{process.pid}/stat").read_text()
+        return TICKS + stat.rsplit(")", 1)[1].split()[19]  # field 22, starttime; the name in (...) may hold spaces
+    except (OSError, IndexError):
+        return f"{process.create_time():.3f}"
+
 
 def owned_process(pid_file: Path) -> psutil.Process | None:
     """The live process recorded in ``pid_file``, if it is still the one that was started."""
     try:
         pid_text, started_text = pid_file.read_text().split()
         process = psutil.Process(int(pid_text))
-        if process.status() != psutil.STATUS_ZOMBIE and abs(process.create_time() - float(started_text)) < 0.01:
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return None
+        if started_text.startswith(TICKS) and start_stamp(process) == started_text:
             return process
+        if not started_text.startswith(TICKS) and abs(process.create_time() - float(started_text)) < 0.01:
+            return process  # a pid file written before the ticks, or where there is no /proc
     except (FileNotFoundError, ValueError, psutil.NoSuchProcess, psutil.AccessDenied):
         pass
     return None
@@ -42,7 +60,7 @@ def spawn(command: list[str], log_file: Path, pid_file: Path, env: dict[str, str
         process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=cwd, start_new_session=True
         )
-    pid_file.write_text(f"{process.pid} {psutil.Process(process.pid).create_time()}\n")
+    pid_file.write_text(f"{process.pid} {start_stamp(psutil.Process(process.pid))}\n")
     return process.pid
 
 

@@ -2,11 +2,12 @@
 
 import sys
 
+import psutil
 import pytest
 
 from movie_harness.stack import manager
 from movie_harness.stack.services import Service, StackError, StackSettings
-from movie_pipeline.processes import owned_process, spawn, terminate
+from movie_pipeline.processes import owned_process, spawn, start_stamp, terminate
 
 
 @pytest.fixture
@@ -82,12 +83,32 @@ def test_a_recorded_pid_is_only_ours_while_it_is_the_same_process(tmp_path):
     pid = spawn([sys.executable, "-c", "import time; time.sleep(30)"], tmp_path / "log", pid_file, {}, tmp_path)
     process = owned_process(pid_file)
     assert process is not None and process.pid == pid
-    pid_file.write_text(f"{pid} {process.create_time() - 100}\n")  # same pid, another start time: a recycled pid
+    started = pid_file.read_text().split()[1]
+    assert started == start_stamp(process)
+    recycled = f"ticks:{int(started.removeprefix('ticks:')) - 100}" if started.startswith("ticks:") else process.create_time() - 100
+    pid_file.write_text(f"{pid} {recycled}\n")  # same pid, another start time: a recycled pid
     assert owned_process(pid_file) is None
     process.kill()
     process.wait(5)
     pid_file.write_text(f"{pid} 0\n")
     assert owned_process(pid_file) is None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the start in clock ticks is read from /proc")
+def test_a_recorded_pid_stays_ours_when_the_system_clock_is_stepped(tmp_path, monkeypatch):
+    # the kernel's boot time is wall clock minus uptime: stepping the clock (NTP, a resumed VM) moves it, and with it
+    # every psutil create_time(); a CI run once restarted its live API on such a step and found the port taken
+    pid_file = tmp_path / "pid"
+    spawn([sys.executable, "-c", "import time; time.sleep(30)"], tmp_path / "log", pid_file, {}, tmp_path)
+    process = owned_process(pid_file)
+    assert process is not None
+    before_the_step = process.create_time()
+    stepped = psutil._pslinux.boot_time() + 3
+    monkeypatch.setattr(psutil._pslinux, "boot_time", lambda: stepped)
+    assert abs(psutil.Process(process.pid).create_time() - before_the_step - 3) < 0.01
+    assert owned_process(pid_file) is not None
+    process.kill()
+    process.wait(5)
 
 
 class ExitsOnItsFirstStarts(Service):
