@@ -12,6 +12,8 @@ run from scratch by spark-submit, as the DAG's SparkSubmitOperator runs them: on
     cluster_batch_100k_s    bronze -> silver -> gold from scratch on the cluster, 100k movies, seconds
     cluster_batch_ratio     that / the same jobs on local[2] and local files in this run: two workers
                             on the same two cores are not faster, and HDFS writes every block thrice
+    cluster_batch_local_100k_s  those same jobs on local[2] and files, by spark-submit beside the idle
+                            cluster (batch_100k_s is batch_bench's: one warm session, nothing beside it)
 
     python bench/cluster_bench.py [--movies 100000]
 """
@@ -98,6 +100,7 @@ def main() -> None:
         cluster_s = batch(SparkMaster(stack).url, f"{HdfsNameNode(stack).uri}/lake", cluster_env)
         log(f"{label}: local[2] on files {local_s:.1f} s, the cluster on HDFS {cluster_s:.1f} s")
         figures[f"cluster_batch_{label}_s"] = round(cluster_s, 1)
+        figures[f"cluster_batch_local_{label}_s"] = round(local_s, 1)
         figures["cluster_batch_ratio"] = round(cluster_s / local_s, 2)
     finally:
         manager.down(stack, emit=log)
