@@ -51,6 +51,7 @@ from movie_pipeline.speed.health import checkpoint_offsets
 from movie_pipeline.speed.jobs import PRODUCER, SPEED_VIEWS
 from movie_pipeline.speed.registry import CheckedInIds
 from movie_pipeline.speed.runner import LocalProcessRunner
+from movie_pipeline.speed.topics import watermarks
 from movie_pipeline.speed.wire import WireFormatError, decode
 from tests.conftest import API_KEY, REPO, own_stack
 from tests.integration.test_serving import gold_lake
@@ -191,11 +192,7 @@ class System:
         """(topic, partition, low, high) of every partition of the topics."""
         consumer = Consumer({"bootstrap.servers": self.speed.kafka_bootstrap_servers, "group.id": "chaos-offsets"})
         try:
-            marks = []
-            for topic in topics:
-                for partition in sorted(consumer.list_topics(topic, timeout=10).topics[topic].partitions):
-                    marks.append((topic, partition, *consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)))
-            return marks
+            return watermarks(consumer, topics)
         finally:
             consumer.close()
 
@@ -234,8 +231,15 @@ class System:
     def settle_and_check(self) -> dict[str, int]:
         """Stop the producer after its poll, let the streaming job drain Kafka, compare everything.
 
-        Returns events lost and double counts (both must be 0); the producer is started again."""
+        Returns events lost and double counts (both must be 0); the producer is started again, whatever the checks
+        found, so that one failed check does not leave the next faults without a load."""
         self.runner.stop(PRODUCER)
+        try:
+            return self._settled_counts()
+        finally:
+            self.runner.start(PRODUCER)
+
+    def _settled_counts(self) -> dict[str, int]:
         self.catch_up("the streaming job to drain Kafka")
         in_kafka = {event_type: self.read_topic(event_type) for event_type in (METRIC, REVIEW, METADATA)}
         records = sum(len(r) for r, _ in in_kafka.values())
@@ -267,7 +271,6 @@ class System:
         assert not mismatched, f"{len(mismatched)} windows differ from the aggregates of Kafka, e.g. {mismatched[:3]}"
 
         self.check_export()
-        self.runner.start(PRODUCER)
         return {"events_lost": lost, "double_counts": duplicates + extra}
 
     def check_export(self) -> None:

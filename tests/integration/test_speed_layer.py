@@ -28,7 +28,7 @@ from movie_pipeline.speed import cassandra
 from movie_pipeline.speed.jobs import PRODUCER, SPEED_VIEWS
 from movie_pipeline.speed.registry import CheckedInIds
 from movie_pipeline.speed.runner import LocalProcessRunner
-from movie_pipeline.speed.topics import ensure_topics
+from movie_pipeline.speed.topics import ensure_topics, watermarks
 from movie_pipeline.speed.wire import decode, frame
 from tests.conftest import API_KEY, REPO
 
@@ -433,9 +433,7 @@ def read_topic(bootstrap: str, event_type) -> list[dict]:
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"read-{event_type.topic}", "enable.auto.commit": False})
     records = []
     try:
-        partitions = consumer.list_topics(event_type.topic, timeout=10).topics[event_type.topic].partitions
-        for partition in sorted(partitions):
-            low, high = consumer.get_watermark_offsets(TopicPartition(event_type.topic, partition), timeout=10)
+        for _, partition, low, high in watermarks(consumer, [event_type.topic]):
             consumer.assign([TopicPartition(event_type.topic, partition, low)])
             position = low
             while position < high:

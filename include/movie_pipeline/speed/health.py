@@ -79,18 +79,15 @@ def checkpoint_offsets(checkpoint_uri: str, log: str = "offsets", webhdfs: str |
 
 def kafka_lag(settings: Settings, checkpoint_uri: str) -> int:
     """Events in the metric and review topics that the streaming job's latest batch has not read."""
-    from confluent_kafka import Consumer, TopicPartition
+    from confluent_kafka import Consumer
+
+    from movie_pipeline.speed.topics import watermarks
 
     read = checkpoint_offsets(checkpoint_uri, webhdfs=settings.lake_webhdfs)
     consumer = Consumer({"bootstrap.servers": settings.speed.kafka_bootstrap_servers, "group.id": "movie-speed-supervisor"})
     try:
-        lag = 0
-        for topic in (METRIC.topic, REVIEW.topic):
-            metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
-            for partition in sorted(metadata.partitions) if metadata and metadata.partitions else []:
-                low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-                lag += max(0, high - read.get(topic, {}).get(partition, low))
-        return lag
+        marks = watermarks(consumer, (METRIC.topic, REVIEW.topic))
+        return sum(max(0, high - read.get(topic, {}).get(partition, low)) for topic, partition, low, high in marks)
     finally:
         consumer.close()
 

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from confluent_kafka import KafkaError
+import time
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from movie_pipeline.config import SpeedSettings
 from movie_pipeline.errors import PipelineError
 from movie_pipeline.schemas.avro import DEAD_LETTER_TOPIC, EVENT_TYPES
+
+# answers while a partition's leadership moves; librdkafka does not mark them retriable on this call
+_LEADER_MOVING = {
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.FENCED_LEADER_EPOCH,
+    KafkaError.REQUEST_TIMED_OUT,
+    KafkaError._TIMED_OUT,
+    KafkaError._TRANSPORT,
+}
 
 
 def topic_configs(speed: SpeedSettings) -> dict[str, dict[str, str]]:
@@ -42,3 +54,26 @@ def ensure_topics(speed: SpeedSettings, timeout: float = 30.0) -> list[str]:
             raise PipelineError(f"creating Kafka topic {name} failed: {error}") from error
     present = set(admin.list_topics(timeout=timeout).topics)
     return sorted(name for name in configs if name in present)
+
+
+def watermarks(consumer: Consumer, topics, timeout: float = 30.0) -> list[tuple[str, int, int, int]]:
+    """(topic, partition, low, high) of every partition of the topics (a missing topic has none).
+
+    A partition's leader may move while this asks (a broker restarted, the controller rebalancing
+    leaders minutes later): a retriable answer is asked again, with fresh metadata, until ``timeout``."""
+    deadline = time.monotonic() + timeout
+    marks = []
+    for topic in topics:
+        metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
+        for partition in sorted(metadata.partitions) if metadata and metadata.partitions else []:
+            while True:
+                try:
+                    low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+                    break
+                except KafkaException as error:
+                    if error.args[0].code() not in _LEADER_MOVING or time.monotonic() > deadline:
+                        raise
+                    time.sleep(1)
+                    consumer.list_topics(topic, timeout=10)  # refreshes the partition's leader
+            marks.append((topic, partition, low, high))
+    return marks
