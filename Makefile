@@ -42,7 +42,7 @@ format: $(STAMP) ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix .
 
 test: setup ## every test tier: unit, DAG integrity, integration and chaos (starts what it needs), then a demo run checked (URLs, logins, no secret in its logs)
-	$(BIN)/pytest -q -ra -m "not extended" tests
+	$(BIN)/pytest -q -ra --durations=15 -m "not extended" tests
 	$(BIN)/python scripts/check_demo.py --run
 
 test-unit: setup

@@ -15,6 +15,7 @@ import re
 import shutil
 import time
 import urllib.request
+from contextlib import contextmanager
 from datetime import UTC
 
 import pytest
@@ -117,9 +118,11 @@ def test_the_cluster_gives_the_answers_of_one_node(cluster, spark, tmp_path):
     assert settings.lake_uri.startswith("hdfs://") and settings.speed.job_runner == "standalone"
     airflow = AirflowApi(cluster)
     airflow.wait_for_dags(list(DAGS))
-    for dag_id in (SUPERVISOR, BATCH):
-        airflow.unpause(dag_id)
+    # the full load alone, then the speed jobs: on two cores the streaming job's start-up and first backlog would
+    # slow the first batch fourfold (each still runs beside the other in the fault tests)
+    airflow.unpause(BATCH)
     batch = follow_run(airflow, BATCH, newest_run(airflow, BATCH, 180), 2400)
+    airflow.unpause(SUPERVISOR)
     airflow.unpause(EXPORT)
 
     # the streaming job runs on the Spark master, its executor on a worker
@@ -190,9 +193,30 @@ def fsck(namenode: HdfsNameNode) -> dict:
     return {"healthy": "is HEALTHY" in text, **{name: int(match[1]) for name, match in counts.items()}}
 
 
-def report(row: dict) -> None:
-    """One fault's figures, as ``make chaos`` prints them."""
-    print("fault report: " + ", ".join(f"{name}={value}" for name, value in row.items()))
+def fault_row(load, fault: str, began: float, ended: float, recovered: float, **extra) -> dict:
+    """One fault's figures (monotonic times): how long it lasted, the API's answers from its start to the recovery."""
+    requests, error_rate = load.between(began, recovered)
+    return {"fault": fault, **extra, "fault_s": round(ended - began, 1), "api_requests": requests, "api_error_rate": error_rate,
+            "recovery_s": round(recovered - ended, 1)}  # fmt: skip
+
+
+def assert_the_api_answered(row: dict, load) -> None:
+    """Every answer the API gave was a 2xx; a request may only have gone unanswered within the load's 2 s timeout,
+    and rarely (< 1 %): the API reads MongoDB and Redis, no faulted node, but it shares two cores with a batch run
+    on a dozen JVMs (a DataNode run saw 3 of 3,907 time out)."""
+    answered_wrong = {outcome: n for outcome, n in load.failures.items() if not outcome.endswith("Timeout")}
+    assert not answered_wrong, f"the API answered with errors: {answered_wrong}"
+    assert row["api_error_rate"] < 0.01, f"the API went unanswered too often: {row}; {load.failures.most_common(5)}"
+
+
+def settle_and_report(airflow: AirflowApi, stack: StackSettings, *rows: dict) -> dict:
+    """Settle the speed layer, print each fault's row with what it found (as ``make chaos`` does); nothing lost or
+    counted twice."""
+    settled = settle_and_compare(airflow, stack)
+    for row in rows:
+        print("fault report: " + ", ".join(f"{name}={value}" for name, value in {**row, **settled}.items()))
+    assert settled["events_lost"] == 0 and settled["windows_lost"] == 0 and settled["double_counts"] == 0, settled
+    return settled
 
 
 def wait_for_task(airflow: AirflowApi, dag_id: str, run_id: str, task_id: str, state: str, timeout: float) -> None:
@@ -210,24 +234,32 @@ def trigger_batch_of_an_earlier_interval(airflow: AirflowApi, hours_back: int = 
     return airflow(f"/api/v2/dags/{BATCH}/dagRuns", "POST", {"logical_date": logical, "note": "a node fault"})
 
 
-@pytest.mark.extended
 def test_a_datanode_killed_during_a_batch_run_costs_nothing(cluster):
-    """kill -9 of one DataNode while bronze_to_silver writes: the run succeeds on the two left (the write pipeline goes
-    on without it); once it is back the NameNode re-replicates what it missed and ``hdfs fsck /`` is healthy."""
+    """kill -9 of one DataNode while bronze_to_silver writes, under the producer's load: the run succeeds on the two
+    left (the write pipeline goes on without it); once it is back the NameNode re-replicates what it missed and
+    ``hdfs fsck /`` is healthy; no event lost, no window lost or counted twice, the API answers throughout (``assert_the_api_answered``)."""
     airflow = AirflowApi(cluster)
     namenode = HdfsNameNode(cluster)
-    run = trigger_batch_of_an_earlier_interval(airflow)
-    wait_for_task(airflow, BATCH, run["dag_run_id"], "bronze_to_silver", "running", 900)
-    time.sleep(10)  # the job is writing
-    kill_hard(cluster, "hdfs-datanode-2")
-    killed = time.monotonic()
-    wait_for(lambda: len(namenode.live_datanodes()) == 2, 120, "the NameNode to count the DataNode dead")
-    follow_run(airflow, BATCH, run, 1800)
-    manager.up(cluster, ["hdfs-datanode-2"], emit=lambda line: None)
-    wait_for(
-        lambda: fsck(namenode) == {"healthy": True, "under_replicated": 0, "missing": 0}, 300, "hdfs fsck / healthy, every block thrice"
-    )
-    report({"fault": "HDFS DataNode kill -9 during movie_batch", "run": "success", "recovery_s": round(time.monotonic() - killed, 1)})
+    start_speed_jobs(airflow, cluster)
+    with api_load(cluster) as load:
+        run = trigger_batch_of_an_earlier_interval(airflow)
+        wait_for_task(airflow, BATCH, run["dag_run_id"], "bronze_to_silver", "running", 900)
+        time.sleep(10)  # the job is writing
+        kill_hard(cluster, "hdfs-datanode-2")
+        killed = time.monotonic()
+        wait_for(lambda: len(namenode.live_datanodes()) == 2, 120, "the NameNode to count the DataNode dead")
+        follow_run(airflow, BATCH, run, 1800)
+        manager.up(cluster, ["hdfs-datanode-2"], emit=lambda line: None)
+        back = time.monotonic()
+        wait_for(
+            lambda: fsck(namenode) == {"healthy": True, "under_replicated": 0, "missing": 0},
+            600,
+            "hdfs fsck / healthy, every block thrice",
+            lambda: f"(fsck) {fsck(namenode)}; live DataNodes {namenode.live_datanodes()}",
+        )
+        row = fault_row(load, "HDFS DataNode kill -9 during movie_batch", killed, back, time.monotonic(), run="success")
+    settle_and_report(airflow, cluster, row)
+    assert_the_api_answered(row, load)
 
 
 def settle_and_compare(airflow: AirflowApi, stack: StackSettings) -> dict:
@@ -282,45 +314,53 @@ def start_speed_jobs(airflow: AirflowApi, stack: StackSettings) -> None:
     wait_for(lambda: jobs.is_alive(PRODUCER) and jobs.application(SPEED_VIEWS) is not None, 300, "the speed jobs on the cluster")
 
 
-@pytest.mark.extended
+@contextmanager
+def api_load(stack: StackSettings):
+    """The chaos suite's steady API load (about 20 requests a second) on this catalogue's movies, for the block."""
+    import pymongo
+
+    from movie_pipeline.serving import keys, store
+    from tests.chaos.test_faults import ApiLoad
+
+    db = pymongo.MongoClient(stack.host, stack.ports["mongo"], tz_aware=True)[cluster_settings(stack).serving.mongo_database]
+    key_name = f"cluster-faults-{time.time_ns()}"  # a key of its own per block: a name is active once
+    load = ApiLoad(f"http://{stack.host}:{stack.ports['api']}", keys.create(db, key_name))
+    version = db[store.VERSIONS].find_one({"_id": store.CURRENT})["version"]
+    movie_ids = [m["movie_id"] for m in db[store.collection_name("movies", version)].find().limit(2)]
+    load.PATHS = (*(f"/v1/movies/{i}" for i in movie_ids), f"/v1/movies/{movie_ids[0]}/sentiment?window=7d", *API_PATHS)
+    load.start()
+    try:
+        yield load
+    finally:
+        load.stop()
+        keys.revoke(db, key_name)
+
+
+def wait_for_a_micro_batch(stack: StackSettings, after, what: str) -> None:
+    """Until the streaming job commits a micro-batch later than ``after`` (its last commit before)."""
+    from movie_pipeline.speed.health import last_progress
+
+    settings, jobs = cluster_settings(stack), speed_runner(stack)
+    wait_for(lambda: (last_progress(settings, VIEWS_QUERY) or after) > after, 300, what, lambda: jobs.log_tail(SPEED_VIEWS))
+
+
 def test_a_cassandra_node_down_costs_nothing_and_two_fail_quorum_writes_loudly(cluster):
     """kill -9 of one Cassandra node under the producer's load: QUORUM writes go on with two; it returns (hints),
     and no window is lost or counted twice. Two nodes down: QUORUM writes fail, the streaming job fails with them
     (nothing acknowledged), the supervisor restarts it once they are back, and still nothing is lost."""
-    import pymongo
-
-    from movie_pipeline.serving import keys, store
     from movie_pipeline.speed.health import last_progress
-    from tests.chaos.test_faults import ApiLoad
 
     settings, airflow, jobs = cluster_settings(cluster), AirflowApi(cluster), speed_runner(cluster)
     start_speed_jobs(airflow, cluster)
-    db = pymongo.MongoClient(cluster.host, cluster.ports["mongo"], tz_aware=True)[settings.serving.mongo_database]
-    load = ApiLoad(f"http://{cluster.host}:{cluster.ports['api']}", keys.create(db, "cassandra-faults"))
-    version = db[store.VERSIONS].find_one({"_id": store.CURRENT})["version"]
-    movie_ids = [m["movie_id"] for m in db[store.collection_name("movies", version)].find().limit(2)]  # movies of this catalogue
-    load.PATHS = (*(f"/v1/movies/{i}" for i in movie_ids), f"/v1/movies/{movie_ids[0]}/sentiment?window=7d", *API_PATHS)
-    load.start()
-    try:
+    with api_load(cluster) as load:
         began = time.monotonic()
         kill_hard(cluster, "cassandra-3")
-        committed = last_progress(settings, VIEWS_QUERY)
-        wait_for(
-            lambda: (last_progress(settings, VIEWS_QUERY) or committed) > committed,
-            300,
-            "a micro-batch written at QUORUM with one node down",
-            lambda: jobs.log_tail(SPEED_VIEWS),
-        )
+        wait_for_a_micro_batch(cluster, last_progress(settings, VIEWS_QUERY), "a micro-batch written at QUORUM with one node down")
         fault_end = time.monotonic()
         manager.up(cluster, ["cassandra-3"], emit=lambda line: None)
+        wait_for_a_micro_batch(cluster, last_progress(settings, VIEWS_QUERY), "a micro-batch written with the node back")
         assert jobs.application(SPEED_VIEWS) is not None, "the streaming job ran through the node's absence"
-        requests, error_rate = load.between(began, time.monotonic())
-        one_node = {
-            "fault": "Cassandra node kill -9",
-            "fault_s": round(fault_end - began, 1),
-            "api_requests": requests,
-            "api_error_rate": error_rate,
-        }
+        one_node = fault_row(load, "Cassandra node kill -9", began, fault_end, time.monotonic())
 
         began = time.monotonic()
         kill_hard(cluster, "cassandra-2")
@@ -333,18 +373,14 @@ def test_a_cassandra_node_down_costs_nothing_and_two_fail_quorum_writes_loudly(c
         )
         failure = jobs.log_tail(SPEED_VIEWS, 400)
         assert "QUORUM" in failure or "Unavailable" in failure or "NoHostAvailable" in failure, failure
+        fault_end = time.monotonic()
         manager.up(cluster, ["cassandra"], emit=lambda line: None)
+        restarted_from = last_progress(settings, VIEWS_QUERY)
         start_speed_jobs(airflow, cluster)  # the supervisor finds it dead and restarts it from its checkpoint
-        two_nodes = {"fault": "two Cassandra nodes kill -9", "fault_s": round(time.monotonic() - began, 1)}
-        requests, error_rate = load.between(began, time.monotonic())
-        two_nodes.update(api_requests=requests, api_error_rate=error_rate)
-    finally:
-        load.stop()
-    settled = settle_and_compare(airflow, cluster)
-    for row in (one_node, two_nodes):
-        report({**row, **settled, "recovery_s": round(time.monotonic() - began, 1)})
-    assert settled["events_lost"] == 0 and settled["windows_lost"] == 0 and settled["double_counts"] == 0
-    assert one_node["api_error_rate"] == 0, load.failures
+        wait_for_a_micro_batch(cluster, restarted_from, "a micro-batch of the restarted streaming job")
+        two_nodes = fault_row(load, "two Cassandra nodes kill -9", began, fault_end, time.monotonic())
+    settle_and_report(airflow, cluster, one_node, two_nodes)
+    assert_the_api_answered(one_node, load)
 
 
 @pytest.mark.extended
@@ -353,19 +389,19 @@ def test_a_spark_worker_killed_during_a_batch_run_costs_nothing(cluster):
     worker's and the run succeeds; the streaming job gets a new executor; the worker is started again."""
     airflow, jobs = AirflowApi(cluster), speed_runner(cluster)
     start_speed_jobs(airflow, cluster)
-    run = trigger_batch_of_an_earlier_interval(airflow, hours_back=8)
-    wait_for_task(airflow, BATCH, run["dag_run_id"], "bronze_to_silver", "running", 900)
-    time.sleep(15)  # its executors have tasks
-    killed = time.monotonic()
-    kill_hard(cluster, "spark-worker-1")
-    follow_run(airflow, BATCH, run, 1800)
-    manager.up(cluster, ["spark-worker-1"], emit=lambda line: None)
-    wait_for(lambda: jobs.application(SPEED_VIEWS) is not None, 300, "the streaming job on the master")
-    settled = settle_and_compare(airflow, cluster)
-    report(
-        {"fault": "Spark worker kill -9 during movie_batch", "run": "success", **settled, "recovery_s": round(time.monotonic() - killed, 1)}
-    )
-    assert settled["events_lost"] == 0 and settled["windows_lost"] == 0 and settled["double_counts"] == 0
+    with api_load(cluster) as load:
+        run = trigger_batch_of_an_earlier_interval(airflow, hours_back=8)
+        wait_for_task(airflow, BATCH, run["dag_run_id"], "bronze_to_silver", "running", 900)
+        time.sleep(15)  # its executors have tasks
+        killed = time.monotonic()
+        kill_hard(cluster, "spark-worker-1")
+        follow_run(airflow, BATCH, run, 1800)
+        manager.up(cluster, ["spark-worker-1"], emit=lambda line: None)
+        back = time.monotonic()
+        wait_for(lambda: jobs.application(SPEED_VIEWS) is not None, 300, "the streaming job on the master")
+        row = fault_row(load, "Spark worker kill -9 during movie_batch", killed, back, time.monotonic(), run="success")
+    settle_and_report(airflow, cluster, row)
+    assert_the_api_answered(row, load)
 
 
 @pytest.mark.extended
@@ -374,13 +410,14 @@ def test_a_kafka_broker_killed_under_the_producers_load_loses_no_event(cluster):
     producer polled is in Kafka once, and the windows equal the aggregates of what is there."""
     airflow = AirflowApi(cluster)
     start_speed_jobs(airflow, cluster)
-    time.sleep(30)
-    began = time.monotonic()
-    kill_hard(cluster, "kafka-2")
-    time.sleep(60)  # a poll or more of the producer with one broker down
-    manager.up(cluster, ["kafka-2"], emit=lambda line: None)
-    fault_s = time.monotonic() - began
-    time.sleep(30)
-    settled = settle_and_compare(airflow, cluster)
-    report({"fault": "Kafka broker kill -9", "fault_s": round(fault_s, 1), **settled, "recovery_s": round(time.monotonic() - began, 1)})
-    assert settled["events_lost"] == 0 and settled["windows_lost"] == 0 and settled["double_counts"] == 0
+    with api_load(cluster) as load:
+        time.sleep(30)
+        began = time.monotonic()
+        kill_hard(cluster, "kafka-2")
+        time.sleep(60)  # a poll or more of the producer with one broker down
+        manager.up(cluster, ["kafka-2"], emit=lambda line: None)
+        back = time.monotonic()
+        time.sleep(30)
+        row = fault_row(load, "Kafka broker kill -9", began, back, time.monotonic())
+    settle_and_report(airflow, cluster, row)
+    assert_the_api_answered(row, load)
