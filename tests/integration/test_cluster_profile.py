@@ -89,10 +89,6 @@ def cluster_settings(stack: StackSettings):
     )
 
 
-def pause(airflow: AirflowApi, dag_id: str) -> None:
-    airflow(f"/api/v2/dags/{dag_id}", "PATCH", {"is_paused": True})
-
-
 def api_get(stack: StackSettings, path: str, key: str) -> dict:
     request = urllib.request.Request(f"http://{stack.host}:{stack.ports['api']}{path}", headers={"X-API-Key": key})
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the test's own API
@@ -131,7 +127,10 @@ def test_the_cluster_gives_the_answers_of_one_node(cluster, spark, tmp_path):
     master = jobs.master_ui
     assert master.endswith(str(cluster.ports["spark_master_ui"]))
 
-    # gold: the cluster's, and local Spark's on the same bronze (the commands the DAG's SparkSubmitOperator runs)
+    # gold: the cluster's, and local Spark's on the same bronze (the commands the DAG's SparkSubmitOperator runs);
+    # no batch run replaces either meanwhile (a 4-hour boundary passing would schedule one)
+    airflow.pause(BATCH)
+    wait_for(lambda: all(r["state"] != "running" for r in airflow.runs(BATCH)), 2400, "no movie_batch run running")
     hdfs_lake = settings.lake
     local = Lake((tmp_path / "lake").as_uri())
     hdfs_lake.fs.get(hdfs_lake.path("bronze"), local.path("bronze"), recursive=True)
@@ -146,6 +145,7 @@ def test_the_cluster_gives_the_answers_of_one_node(cluster, spark, tmp_path):
         rows[view] = expected.count()
     assert rows["movie_summary"] > 0, rows
     print(f"gold equal on both profiles ({batch['dag_run_id']}): {rows}")
+    airflow.unpause(BATCH)
 
     # the speed layer settled: the supervisor paused, the producer stopped, the streaming job caught up
     speed = settle_and_compare(airflow, cluster)
@@ -267,7 +267,7 @@ def settle_and_compare(airflow: AirflowApi, stack: StackSettings) -> dict:
     Return the events the producer sent and those in Kafka (lost: the difference), the windows lost (expected,
     absent) and double counted (present, not expected)."""
     settings, jobs = cluster_settings(stack), speed_runner(stack)
-    pause(airflow, SUPERVISOR)
+    airflow.pause(SUPERVISOR)
     wait_for(lambda: not any(r["state"] == "running" for r in airflow.runs(SUPERVISOR, 5)), 300, "the supervisor's runs to end")
     jobs.stop(PRODUCER)
     checkpoint = query_checkpoint(settings.checkpoint_uri, VIEWS_QUERY)

@@ -27,7 +27,13 @@ from tests.conftest import own_stack
 pytestmark = pytest.mark.integration
 PORTS = {"mongo": 13017, "cassandra": 13042, "redis": 13379}
 # seven minutes into the last hour: windows just before the cutoff are still in Cassandra (they expire by event time)
-NOW = (datetime.now(UTC) - timedelta(hours=1)).replace(minute=7, second=0, microsecond=0)
+
+
+def an_hour_ago() -> datetime:
+    """The export's instant, taken when a test starts, not at collection: the speed rows written for it expire by the
+    real clock (window end + 48 h + grace), and a module collected an hour before it runs would see its oldest ones
+    gone."""
+    return (datetime.now(UTC) - timedelta(hours=1)).replace(minute=7, second=0, microsecond=0)
 
 
 @pytest.fixture(scope="module")
@@ -143,13 +149,14 @@ def expected_sentiment(gold_rows: list[dict], windows: list[dict], now: datetime
 
 
 def test_the_export_publishes_the_merge_and_a_stopped_mongodb_leaves_the_previous_version(services, speed, tmp_path):
-    lake, gold_sentiment = gold_lake(tmp_path, NOW)
-    windows = speed_rows(NOW)
+    now = an_hour_ago()
+    lake, gold_sentiment = gold_lake(tmp_path, now)
+    windows = speed_rows(now)
     cassandra.write_rows(speed, "movie_windows", cassandra.WINDOW_COLUMNS, windows)
     client = pymongo.MongoClient(services.host, services.ports["mongo"], serverSelectionTimeoutMS=5000)
     db = client[f"serving_{datetime.now(UTC):%H%M%S}"]
 
-    counts = export.export(lake, speed, db, "v1", now=NOW)
+    counts = export.export(lake, speed, db, "v1", now=now)
     # trending: 1h, 24h (speed), 7d (gold); rankings: 4 sorts x (all, 2 genres, 2 years, 2 genre-years)
     assert counts == {"movies": 2, "rankings": 28, "sentiment": 1, "trending": 3, "genre_stats": 1, "year_stats": 2}
     version = store.current(db)["version"]
@@ -163,11 +170,11 @@ def test_the_export_publishes_the_merge_and_a_stopped_mongodb_leaves_the_previou
 
     document = store.view(db, "sentiment", version).find_one({"_id": 7})
     got = {b["start"].replace(tzinfo=UTC): (b["reviews"], b["sentiment_sum"], b["source"]) for b in document["buckets"]}
-    want = expected_sentiment(gold_sentiment, windows, NOW)
+    want = expected_sentiment(gold_sentiment, windows, now)
     assert set(got) == set(want)
     for start, (count, total, source) in want.items():
         assert got[start][0] == count and got[start][1] == pytest.approx(total) and got[start][2] == source, start
-    assert document["cutoff"].replace(tzinfo=UTC) == cutoff(NOW) and document["gap"] is None
+    assert document["cutoff"].replace(tzinfo=UTC) == cutoff(now) and document["gap"] is None
 
     trending = {d["_id"]: d for d in store.view(db, "trending", version).find()}
     assert trending["1h:1"]["movie_id"] == 7 and trending["1h:1"]["source"] == "speed" and trending["7d:1"]["source"] == "batch"
@@ -179,18 +186,18 @@ def test_the_export_publishes_the_merge_and_a_stopped_mongodb_leaves_the_previou
             manager.down(services, ["mongo"], emit=lambda _: None)
 
     with pytest.raises(pymongo.errors.PyMongoError):
-        export.export(lake, speed, db, "v2", now=NOW + timedelta(minutes=15), emit=stop_mongo_after_movies)
+        export.export(lake, speed, db, "v2", now=now + timedelta(minutes=15), emit=stop_mongo_after_movies)
     manager.up(services, ["mongo"], emit=lambda _: None)
     client = pymongo.MongoClient(services.host, services.ports["mongo"], serverSelectionTimeoutMS=5000)
     db = client[db.name]
     assert store.current(db)["version"] == "v1"
     assert store.view(db, "sentiment", "v1").count_documents({}) == 1 and store.view(db, "movies", "v1").count_documents({}) == 2
 
-    assert export.export(lake, speed, db, "v2", now=NOW + timedelta(minutes=15))["movies"] == 2  # the retry
+    assert export.export(lake, speed, db, "v2", now=now + timedelta(minutes=15))["movies"] == 2  # the retry
     record = store.current(db)
     assert (record["version"], record["previous"]) == ("v2", "v1")
     assert store.view(db, "movies", "v2").count_documents({}) == 2
-    export.export(lake, speed, db, "v3", now=NOW + timedelta(minutes=30))
+    export.export(lake, speed, db, "v3", now=now + timedelta(minutes=30))
     names = set(db.list_collection_names())
     assert "movies__v3" in names and "movies__v2" in names and "movies__v1" not in names  # current and previous are kept
 

@@ -51,6 +51,10 @@ class AirflowApi:
     def unpause(self, dag_id: str) -> None:
         self(f"/api/v2/dags/{dag_id}", "PATCH", {"is_paused": False})
 
+    def pause(self, dag_id: str) -> None:
+        """No new run starts (one already running goes on; a queued one waits for the unpause)."""
+        self(f"/api/v2/dags/{dag_id}", "PATCH", {"is_paused": True})
+
     def runs(self, dag_id: str, limit: int = 20) -> list[dict]:
         """The newest runs first."""
         return self(f"/api/v2/dags/{dag_id}/dagRuns?limit={limit}&order_by=-run_after")["dag_runs"]
