@@ -3,10 +3,12 @@
 
 Every 4 hours (UTC), for the run's data interval `[data_interval_start, data_interval_end)`:
 
-1. **extract**: TMDB -> bronze. A full load (discover) when bronze is empty, otherwise the movies
-   TMDB lists as changed on the interval's days, each hydrated with credits, keywords, reviews and
-   release dates. Re-running a run replaces its interval's bronze partitions, so retries and
-   backfills (`airflow backfill create --dag-id movie_batch --from-date ... --to-date ...`) are safe.
+1. **extract**: TMDB -> bronze. A full load (TMDB's daily ID export) when bronze is empty, otherwise
+   the movies TMDB lists as changed on the interval's days, each hydrated with credits, keywords,
+   reviews and release dates, in chunks (the log shows each: done/total, req/s, ETA). A retry of a
+   failed or killed extract resumes from its last complete chunk; re-running a finished run
+   replaces its interval's bronze partitions, so retries and backfills
+   (`airflow backfill create --dag-id movie_batch --from-date ... --to-date ...`) are safe.
 2. **validate_bronze**: the bronze checkpoint (Great Expectations) on the interval's bronze.
 3. **bronze_to_silver** (Spark, `spark_default` connection): silver `movies`, `movie_snapshots`,
    `reviews` (VADER sentiment), `genres` and `rejects` (every unusable record with its reason).

@@ -7,7 +7,7 @@ import json
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from movie_pipeline.lake import MANIFEST_FILE, PART_FILE, STATE_FILE, Lake
+from movie_pipeline.lake import MANIFEST_FILE, PART_GLOB, STATE_FILE, Lake
 from spark_jobs.silver_plan import BronzePartition
 
 _PARTITION = r"(interval_start=[^/]+)"
@@ -61,7 +61,7 @@ def bronze_lines(spark: SparkSession, lake: Lake, entity: str, partitions: list[
         return spark.createDataFrame([], "value string, source_partition string, observed_at timestamp")
     observed = spark.createDataFrame([(p.partition, p.interval_end) for p in chosen], "source_partition string, interval_end string")
     observed = observed.select("source_partition", F.to_timestamp("interval_end").alias("observed_at"))
-    paths = [lake.spark_uri("bronze", entity, p.partition, PART_FILE) for p in chosen]
+    paths = [lake.spark_uri("bronze", entity, p.partition, PART_GLOB) for p in chosen]
     lines = spark.read.text(paths).select("value", F.regexp_extract(F.input_file_name(), _PARTITION, 1).alias("source_partition"))
     return lines.join(F.broadcast(observed), "source_partition").select("value", "source_partition", "observed_at")
 

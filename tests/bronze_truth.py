@@ -14,8 +14,12 @@ from movie_pipeline.tmdb.client import DETAIL_APPENDS
 
 def expected_ids(catalogue: Catalogue, interval: Interval, now: float, full: bool) -> tuple[set[int], set[int]]:
     """(ids that must be hydrated, ids that must be tombstones) for an ingestion at ``now``."""
-    if full:
-        return set(catalogue.listed_ids(now)), set()
+    if full:  # the ID export of the interval's last day, or the day before while that one is not published
+        _, last = interval.days()
+        day = last if catalogue.export_published(last, now) else last - timedelta(days=1)
+        listed = catalogue.export_ids(day)
+        deleted = {movie_id for movie_id in listed if catalogue.details(movie_id, now) is None}
+        return set(listed) - deleted, deleted
     first, last = interval.days()
     start = datetime.combine(first, datetime.min.time(), UTC).timestamp()
     end = datetime.combine(last + timedelta(days=1), datetime.min.time(), UTC).timestamp() - 1e-6

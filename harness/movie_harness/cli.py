@@ -121,7 +121,8 @@ def _serve_simulator(args: argparse.Namespace) -> int:
         raise PipelineError(f"cannot listen on {args.host}:{args.port} ({err.strerror}); pick another --port") from None
     signal.signal(signal.SIGTERM, _interrupt)
     print(
-        f"TMDB simulator: {args.movies} movies (seed {args.seed}), {args.rate_limit:g} req/s per client, serving {simulator.base_url}",
+        f"TMDB simulator: {args.movies} movies (seed {args.seed}), {args.rate_limit:g} req/s per client, serving {simulator.base_url}"
+        f" (daily ID exports at {simulator.exports_url})",
         flush=True,
     )
     try:

@@ -52,14 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="ingest one data interval from TMDB into bronze",
         description="Ingest the data interval [START, END) into the lake's bronze layer: a full load when bronze "
         "is empty or --full is given, otherwise the movies TMDB lists as changed on the interval's days. "
-        "Re-running an interval replaces it. Settings: TMDB_BASE_URL, TMDB_API_KEY or TMDB_READ_TOKEN, "
-        "TMDB_RATE_LIMIT, TMDB_CONCURRENCY, LAKE_URI (see the README).",
+        "Re-running a finished interval replaces it; re-running one that was killed or failed resumes it from its last "
+        "complete chunk. Settings: TMDB_BASE_URL, TMDB_API_KEY or TMDB_READ_TOKEN, TMDB_RATE_LIMIT, TMDB_CONCURRENCY, "
+        "TMDB_EXPORTS_URL, INGEST_CHUNK_MOVIES, LAKE_URI (see the README).",
     )
     ingest.add_argument(
         "--start", required=True, metavar="ISO8601", help="interval start, inclusive (UTC if no zone), e.g. 2026-11-20T00:00:00Z"
     )
     ingest.add_argument("--end", required=True, metavar="ISO8601", help="interval end, exclusive, e.g. 2026-11-20T04:00:00Z")
-    ingest.add_argument("--full", action="store_true", help="list every movie with discover, even when bronze has data")
+    ingest.add_argument(
+        "--full", action="store_true", help="list every movie (TMDB's daily ID export, else discover), even when bronze has data"
+    )
     ingest.set_defaults(handler=_ingest)
 
     produce = commands.add_parser(

@@ -7,7 +7,7 @@ absent connection leaves them to the environment.
 
 | connection          | fills                                                                      |
 |---------------------|----------------------------------------------------------------------------|
-| ``tmdb_default``    | TMDB_BASE_URL (host), TMDB_API_KEY (password), extra: read_token, rate_limit, concurrency, timeout, max_retries; a TMDB variable set explicitly wins (a real key for the stack's connection) |
+| ``tmdb_default``    | TMDB_BASE_URL (host), TMDB_API_KEY (password), extra: read_token, rate_limit, concurrency, timeout, max_retries, exports_url; a TMDB variable set explicitly wins (a real key for the stack's connection) |
 | ``kafka_default``   | KAFKA_BOOTSTRAP_SERVERS (extra ``bootstrap.servers``)                       |
 | ``cassandra_default`` | CASSANDRA_HOSTS (host, comma-separated), CASSANDRA_PORT (port), SPEED_KEYSPACE (schema) |
 | ``spark_default``   | SPARK_MASTER (host, with its port when set): where the supervisor submits the streaming job |
@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from movie_pipeline.errors import ConfigError
 from movie_pipeline.speed.jobs import JOBS
@@ -48,6 +49,7 @@ def _pipeline_home() -> Path:
 PROJECT_ROOT = _pipeline_home()  # expectations/ and the default places of the local state (.local/)
 LOCAL = PROJECT_ROOT / ".local"
 REAL_TMDB_URL = "https://api.themoviedb.org/3"
+REAL_TMDB_EXPORTS_URL = "https://files.tmdb.org/p/exports"
 SPEED_HOURS = 48  # the speed views cover the last 48 hours (the merge cutoff)
 TMDB_CONN_ID, KAFKA_CONN_ID, CASSANDRA_CONN_ID, SPARK_CONN_ID = "tmdb_default", "kafka_default", "cassandra_default", "spark_default"
 MONGO_CONN_ID, ANALYTICS_CONN_ID = "mongo_default", "analytics_default"
@@ -69,8 +71,22 @@ class TmdbSettings:
     concurrency: int = setting("TMDB_CONCURRENCY", 8, "requests in flight (TMDB allows 20 connections per IP)")
     timeout: float = setting("TMDB_TIMEOUT", 10.0, "seconds before a request is abandoned and retried")
     max_retries: int = setting("TMDB_MAX_RETRIES", 6, "retries of timeouts, lost connections and 5xx (backoff 0.5 s doubling, jittered)")
+    exports_url: str | None = setting(
+        "TMDB_EXPORTS_URL",
+        None,
+        "where the daily ID exports are, which full loads list the catalogue from; unset: `https://files.tmdb.org/p/exports` for "
+        "the real API, `/p/exports` on TMDB_BASE_URL's host otherwise (the simulator serves both)",
+        shown="derived",
+    )
+    chunk_movies: int = setting(
+        "INGEST_CHUNK_MOVIES", 500, "movies an ingestion hydrates per chunk: a killed run resumes from its last complete chunk"
+    )
 
     def __post_init__(self) -> None:
+        if self.chunk_movies < 1:
+            raise ConfigError(f"INGEST_CHUNK_MOVIES must be at least 1, got {self.chunk_movies}")
+        if self.exports_url is not None and not self.exports_url.startswith(("http://", "https://")):
+            raise ConfigError(f"TMDB_EXPORTS_URL must be an http(s) URL, got {self.exports_url!r}")
         if self.rate_limit <= 0:
             raise ConfigError(f"TMDB_RATE_LIMIT must be a positive number of requests per second, got {self.rate_limit}")
         if not 1 <= self.concurrency <= 20:
@@ -79,6 +95,17 @@ class TmdbSettings:
             raise ConfigError("TMDB_TIMEOUT must be positive and TMDB_MAX_RETRIES at least 0")
         if not self.base_url.startswith(("http://", "https://")):
             raise ConfigError(f"TMDB_BASE_URL must be an http(s) URL, got {self.base_url!r}")
+
+    @property
+    def id_exports_url(self) -> str:
+        """Where the daily ID exports are: ``TMDB_EXPORTS_URL``, else TMDB's file host for the real API, else
+        ``/p/exports`` on the API's own host (a simulator or a proxy serves both)."""
+        if self.exports_url:
+            return self.exports_url.rstrip("/")
+        if self.base_url.rstrip("/") == REAL_TMDB_URL:
+            return REAL_TMDB_EXPORTS_URL
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}/p/exports"
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -331,6 +358,7 @@ def environment_from_airflow(env: Mapping[str, str] | None = None) -> dict[str, 
             "TMDB_CONCURRENCY": extra.get("concurrency"),
             "TMDB_TIMEOUT": extra.get("timeout"),
             "TMDB_MAX_RETRIES": extra.get("max_retries"),
+            "TMDB_EXPORTS_URL": extra.get("exports_url"),
         }
         # a TMDB variable set explicitly wins: a real key over the connection of a local stack
         env = {**{k: str(v) for k, v in from_tmdb.items() if v not in (None, "")}, **{k: v for k, v in env.items() if v}}

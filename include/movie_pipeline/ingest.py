@@ -1,12 +1,18 @@
 """Bronze ingestion of one data interval [start, end) from TMDB.
 
-- **Full load** (bronze is empty, or ``full=True``): every movie discover lists, by primary
-  release-date windows from ``DISCOVER_FROM`` to ten years ahead (TMDB_API.md §6).
+- **Full load** (bronze is empty, or ``full=True``): every movie of TMDB's daily ID export for the
+  interval's last day (the day before while that one is not published yet), adult and video
+  titles left out; one download instead of tens of thousands of discover pages. When neither file
+  can be had, discover's primary release-date windows from ``DISCOVER_FROM`` to ten years ahead
+  (TMDB_API.md §6), logged as such.
 - **Incremental**: the movies in ``/movie/changes`` for the calendar days the interval touches.
   TMDB's change feed is day-granular, so a 4-hour interval re-reads its whole day up to now; the
   overlap between intervals of one day is harmless because silver keeps the latest snapshot.
 - Then each movie is hydrated with one ``/movie/{id}`` call (credits, keywords, reviews and
-  release dates appended) plus the further review pages; a 404 is recorded as a tombstone.
+  release dates appended) plus the further review pages; a 404 is recorded as a tombstone. The
+  listed ids (sorted) are hydrated in chunks of ``INGEST_CHUNK_MOVIES``, each made durable when
+  done (:mod:`movie_pipeline.bronze`): a run killed at hour six and run again resumes at its last
+  complete chunk, with the listing it had, and fetches nothing twice but the chunk it died in.
 - Genres and the first page of trending (day and week) are recorded on every run.
 
 Records that cannot be used (no integer id, a payload for another movie) go to the interval's
@@ -16,18 +22,26 @@ rejects with a reason; the raw response is still kept in bronze.
 from __future__ import annotations
 
 import asyncio
+import logging
+import tempfile
 import time
+import zlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from movie_pipeline.bronze import BronzeBatch
 from movie_pipeline.config import Settings
+from movie_pipeline.errors import TmdbUnavailableError
 from movie_pipeline.intervals import Interval
 from movie_pipeline.tmdb.client import TmdbClient, TmdbResponse, gather_bounded
+from movie_pipeline.tmdb.exports import export_name, read_export
 
+log = logging.getLogger(__name__)
 DISCOVER_FROM = date(1874, 1, 1)  # before the first surviving film
 PROGRESS_EVERY_S = 5.0
+EXPORT_ENTITY = "movie_ids_export"
 
 
 @dataclass
@@ -45,6 +59,8 @@ class IngestSummary:
     timeouts: int = 0
     seconds: float = 0.0
     partitions: list[str] = field(default_factory=list)
+    listing: str = ""  # where the ids came from: "export movie_ids_....json.gz", "discover" or "changes"
+    resumed_chunks: int = 0  # chunks an earlier, killed run had completed
 
     @property
     def achieved_rps(self) -> float:
@@ -52,7 +68,8 @@ class IngestSummary:
 
     def report(self) -> str:
         lines = [
-            f"ingested {self.interval} ({self.mode} load)",
+            f"ingested {self.interval} ({self.mode} load, listed by {self.listing}"
+            + (f"; resumed after {self.resumed_chunks} chunks an earlier run completed)" if self.resumed_chunks else ")"),
             f"  requests   {self.requests}  ({self.achieved_rps:.2f} req/s over {self.seconds:.1f} s;"
             f" {self.retries} retries, {self.throttled} x 429, {self.timeouts} timeouts)",
             f"  movies     {self.movies} hydrated, {self.tombstones} tombstones (deleted at TMDB)",
@@ -75,20 +92,29 @@ class Progress:
         self.phase = "starting"
         self.done = 0
         self.total = 0
+        self._done_at_start = 0
         self._phase_started = self.started
 
     def request(self) -> None:
         self.requests += 1
         self._maybe_print()
 
-    def start_phase(self, phase: str, total: int = 0) -> None:
-        self.phase, self.total, self.done = phase, total, 0
+    def start_phase(self, phase: str, total: int = 0, done: int = 0) -> None:
+        self.phase, self.total, self.done = phase, total, done
+        self._done_at_start = done
         self._phase_started = time.monotonic()
+        self.say(f"{phase}" + (f": {total - done} to go" if total else ""))
+
+    def say(self, line: str) -> None:
         if self.emit:
-            self.emit(f"{phase}" + (f": {total} to go" if total else ""))
+            self.emit(line)
 
     def advance(self) -> None:
         self.done += 1
+
+    def rate(self) -> float:
+        """This run's requests per second so far."""
+        return self.requests / max(1e-9, time.monotonic() - self.started)
 
     def _maybe_print(self) -> None:
         now = time.monotonic()
@@ -98,7 +124,7 @@ class Progress:
         rate = self.requests / max(1e-9, now - self.started)
         line = f"  {self.requests} requests, {rate:.1f} req/s, {self.phase}"
         if self.total:
-            per_item = (now - self._phase_started) / max(1, self.done)
+            per_item = (now - self._phase_started) / max(1, self.done - self._done_at_start)
             line += f" {self.done}/{self.total}, ETA {_duration((self.total - self.done) * per_item)}"
         self.emit(line)
 
@@ -120,37 +146,117 @@ async def ingest_async(
     started = time.monotonic()
     try:
         async with TmdbClient(settings.tmdb, on_request=progress.request) as tmdb:
-            run = _Run(tmdb, batch, progress)
-            progress.start_phase(f"{mode} load: listing movies")
-            # genres and trending do not depend on the listing: fetch them alongside it
-            listing = run.discover_all(interval) if mode == "full" else run.changed_ids(interval)
-            (genres, *trending), ids = await asyncio.gather(
-                asyncio.gather(tmdb.genres(), tmdb.trending("day"), tmdb.trending("week")), listing
-            )
-            batch.write("genres", genres.envelope())
-            for response in trending:
-                batch.write("trending", response.envelope())
-            progress.start_phase("hydrating movies", len(ids))
-            await gather_bounded(ids, run.hydrate, workers=4 * settings.tmdb.concurrency)
+            run = IngestRun(tmdb, batch, progress)
+            if batch.resumed:
+                listing = batch.listing
+                progress.say(f"{mode} load of {interval}: resuming ({len(batch.done_chunks)} chunks staged by an earlier run)")
+            else:
+                progress.start_phase(f"{mode} load: listing movies")
+                # genres and trending do not depend on the listing: fetch them alongside it
+                (genres, *trending), (source, ids) = await asyncio.gather(
+                    asyncio.gather(tmdb.genres(), tmdb.trending("day"), tmdb.trending("week")),
+                    run.list_catalogue(interval) if mode == "full" else run.changed_ids(interval),
+                )
+                batch.write("genres", genres.envelope())
+                for response in trending:
+                    batch.write("trending", response.envelope())
+                listing = {"source": source, "ids": sorted(ids), "chunk_movies": settings.tmdb.chunk_movies}
+                batch.stage_listing(listing)
+            await run.hydrate_in_chunks(listing, workers=4 * settings.tmdb.concurrency)
             summary.partitions = batch.commit()
             stats = tmdb.stats
-    finally:
-        batch.discard()
+    except BaseException:
+        batch.abandon()  # the chunks done stay staged: a re-run resumes from them
+        raise
     summary.seconds = time.monotonic() - started
     summary.requests, summary.retries, summary.throttled, summary.timeouts = stats.requests, stats.retries, stats.throttled, stats.timeouts
     summary.records = {k: v for k, v in batch.counts.items() if not k.startswith("_")}
-    summary.movies, summary.tombstones = run.hydrated, run.tombstones
+    summary.movies, summary.tombstones = batch.extra["hydrated"], batch.extra["tombstones"]
     summary.rejects, summary.reject_reasons = batch.rejects, dict(batch.reject_reasons)
+    summary.listing = listing["source"]
+    summary.resumed_chunks = run.resumed_chunks
     return summary
 
 
-class _Run:
-    """The state of one ingestion: the ids found so far and what was written."""
+class IngestRun:
+    """One ingestion: listing the movies, then hydrating them chunk by chunk into the batch."""
 
     def __init__(self, tmdb: TmdbClient, batch: BronzeBatch, progress: Progress) -> None:
         self.tmdb, self.batch, self.progress = tmdb, batch, progress
-        self.hydrated = 0
-        self.tombstones = 0
+        self.resumed_chunks = 0
+
+    async def hydrate_in_chunks(self, listing: dict, workers: int) -> None:
+        """Hydrate the listed ids in chunks of ``chunk_movies``, skipping those a killed run completed; each chunk is
+        durable once done, with a progress line (done/total, requests/s, ETA)."""
+        ids, size = listing["ids"], listing["chunk_movies"]
+        chunks = -(-len(ids) // size)
+        done = self.batch.done_chunks
+        self.resumed_chunks = len(done)
+        movies_done = sum(len(ids[k * size : (k + 1) * size]) for k in done)
+        self.progress.start_phase("hydrating movies", len(ids), done=movies_done)
+        started, movies_before = time.monotonic(), movies_done
+        for k in range(chunks):
+            if k in done:
+                continue
+            chunk = ids[k * size : (k + 1) * size]
+            self.batch.begin_chunk(k)
+            await gather_bounded(chunk, self.hydrate, workers=workers)
+            self.batch.end_chunk(k)
+            movies_done += len(chunk)
+            elapsed = time.monotonic() - started
+            per_movie = elapsed / max(1, movies_done - movies_before)
+            self.progress.say(
+                f"  chunk {k + 1}/{chunks} done: {movies_done:,}/{len(ids):,} movies, {self.progress.rate():.1f} req/s,"
+                f" ETA {_duration((len(ids) - movies_done) * per_movie)}"
+            )
+
+    async def list_catalogue(self, interval: Interval) -> tuple[str, list[int]]:
+        """The full load's listing: the daily ID export of the interval's (last) day or the day before; discover's
+        release-date windows when neither can be had."""
+        _, last_day = interval.days()
+        for day in (last_day, last_day - timedelta(days=1)):
+            listed = await self._export_ids(export_name(day))
+            if listed is not None:
+                return listed
+        self.progress.say(
+            f"  no ID export for {last_day} or the day before at {self.tmdb.settings.id_exports_url}: listing by discover instead"
+        )
+        return "discover", await self.discover_all(interval)
+
+    async def _export_ids(self, name: str) -> tuple[str, list[int]] | None:
+        """The ids to hydrate from one export file (recorded in bronze as downloaded); None when it cannot be had."""
+        endpoint = f"/p/exports/{name}"
+        with tempfile.TemporaryFile() as raw:
+            try:
+                if not await self.tmdb.download_export(name, raw):
+                    self.progress.say(f"  {name} is not published (yet, or any more)")
+                    return None
+            except TmdbUnavailableError as err:
+                log.warning("the ID export cannot be downloaded: %s", err)
+                self.progress.say(f"  {name} cannot be downloaded ({err})")
+                return None
+            raw.seek(0)
+            fetched_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            ids, skipped, lines = [], Counter(), 0
+            try:
+                for line in read_export(raw):
+                    lines += 1
+                    if line.record is None:
+                        self.batch.reject(endpoint, "export line without an integer id", line.text, fetched_at)
+                    elif line.wanted:
+                        ids.append(line.movie_id)
+                    else:
+                        skipped["adult" if line.record.get("adult") is True else "video"] += 1
+            except (zlib.error, ValueError) as err:
+                self.progress.say(f"  {name} is not a readable gzip file ({err})")
+                return None
+            raw.seek(0)
+            self.batch.write_file(EXPORT_ENTITY, name, raw, records=lines)
+        self.progress.say(
+            f"  listing: {name}: {lines:,} lines, {len(ids):,} movies to hydrate"
+            f" ({skipped['adult']:,} adult and {skipped['video']:,} video titles skipped)"
+        )
+        return f"export {name}", ids
 
     def _valid_ids(self, response: TmdbResponse, keep: Callable[[dict], bool] = lambda _item: True) -> list[int]:
         ids = []
@@ -173,21 +279,21 @@ class _Run:
         await self.tmdb.discover(DISCOVER_FROM, horizon, on_page)
         return list(found)
 
-    async def changed_ids(self, interval: Interval) -> list[int]:
+    async def changed_ids(self, interval: Interval) -> tuple[str, list[int]]:
         first_day, last_day = interval.days()
         found: dict[int, None] = {}
         for response in await self.tmdb.changes(first_day, last_day):
             self.batch.write("changes", response.envelope())
             # adult titles are left out, as in the full load (include_adult=false)
             found.update(dict.fromkeys(self._valid_ids(response, keep=lambda item: item.get("adult") is not True)))
-        return list(found)
+        return "changes", list(found)
 
     async def hydrate(self, movie_id: int) -> None:
         response = await self.tmdb.movie(movie_id)
         self.batch.write("movie_details", response.envelope())
         self.progress.advance()
         if response.status == 404:
-            self.tombstones += 1
+            self.batch.extra["tombstones"] += 1
             return
         payload = response.payload
         if payload.get("id") != movie_id:
@@ -195,7 +301,7 @@ class _Run:
                 response.endpoint, f"details payload id {payload.get('id')!r} is not the requested {movie_id}", payload, response.fetched_at
             )
             return
-        self.hydrated += 1
+        self.batch.extra["hydrated"] += 1
         reviews = payload.get("reviews") or {}
         self._check_reviews(response, reviews.get("results") or [])
         pages = min(500, int(reviews.get("total_pages") or 1))

@@ -9,13 +9,15 @@ libhdfs: the same files, by the same paths.
 
 Layout::
 
-    <lake>/bronze/<entity>/interval_start=<YYYYmmddTHHMMSSZ>/part-00000.jsonl
+    <lake>/bronze/<entity>/interval_start=<YYYYmmddTHHMMSSZ>/part-NNNNN.jsonl   (00000: the listing's; then a chunk's each)
     <lake>/bronze/<entity>/interval_start=.../_manifest.json
-    <lake>/bronze/_rejects/interval_start=.../part-00000.jsonl
+    <lake>/bronze/movie_ids_export/interval_start=.../movie_ids_MM_DD_YYYY.json.gz   (TMDB's daily ID export, as downloaded)
+    <lake>/bronze/_rejects/interval_start=.../part-NNNNN.jsonl
     <lake>/silver/<table>/                (Parquet, from bronze: movies, movie_snapshots, reviews, genres, rejects)
     <lake>/silver/_state.json             (the bronze partitions silver was built from)
     <lake>/gold/<view>/                   (Parquet, from silver: movie_summary, genre_monthly, trending, ...)
-    <lake>/_staging/<run id>/...        (in-progress writes, renamed into place when complete)
+    <lake>/_staging/<run id>/...        (in-progress writes, renamed into place when complete; an ingestion's
+                                         chunks and _progress.json stay there until its interval is committed)
     <lake>/_trash/<run id>/...          (replaced partitions, deleted after the swap)
 """
 
@@ -34,9 +36,15 @@ from movie_pipeline.intervals import Interval
 SILVER_TABLES = ("movies", "movie_snapshots", "reviews", "genres", "rejects")
 GOLD_VIEWS = ("movie_summary", "genre_monthly", "trending", "sentiment_daily", "sentiment_hourly", "year_stats")
 # Bronze entities, one per kind of TMDB response the ingestion records.
-BRONZE_ENTITIES = ("genres", "discover", "changes", "trending", "movie_details", "movie_reviews")
+BRONZE_ENTITIES = ("genres", "movie_ids_export", "discover", "changes", "trending", "movie_details", "movie_reviews")
 REJECTS = "_rejects"
-PART_FILE = "part-00000.jsonl"
+PART_GLOB = "part-*.jsonl"  # a partition's records: the listing's part, then one part per chunk of movies
+
+
+def part_file(part: int) -> str:
+    return f"part-{part:05d}.jsonl"
+
+
 MANIFEST_FILE = "_manifest.json"
 # Which bronze partitions a layer was built from (see spark_jobs/silver_plan.py).
 STATE_FILE = "_state.json"

@@ -56,6 +56,8 @@ def extract_to_bronze(interval: Interval, full: bool = False) -> dict[str, Any]:
         "interval_start": interval.start.isoformat(),
         "interval_end": interval.end.isoformat(),
         "mode": summary.mode,
+        "listing": summary.listing,
+        "resumed_chunks": summary.resumed_chunks,
         "requests": summary.requests,
         "movies": summary.movies,
         "tombstones": summary.tombstones,

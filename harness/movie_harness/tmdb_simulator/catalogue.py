@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -56,6 +57,10 @@ _RELEASE_SPAN_DAYS = (LAST_RELEASE - FIRST_RELEASE).days
 ADULT_MODULUS, ADULT_RESIDUE = 97, 13
 DELETABLE_MODULUS, DELETABLE_RESIDUE = 43, 7
 REVIEW_PAGE_SIZE = 20
+EXPORT_SNAPSHOT_S = 7 * 3600.0  # the export job starts about 07:00 UTC ...
+EXPORT_PUBLISHED_S = 8 * 3600.0  # ... and every file is there by 08:00
+EXPORT_RETENTION_S = 92 * 86400.0  # files are kept 3 months
+_EXPORT_STRIDE = 7_368_787  # prime: the export's lines step through the catalogue by it
 
 _ADJECTIVES = (
     "Silent Crimson Last Hidden Broken Golden Distant Electric Savage Quiet Burning Frozen Lonely "
@@ -339,7 +344,7 @@ class Catalogue:
             "genre_ids": self.genre_ids(index),
             "id": self.movie_id(index),
             "original_language": language,
-            "original_title": title if language == "en" else f"{title} ({language})",
+            "original_title": self.original_title(index),
             "overview": self.overview(index),
             "popularity": self.popularity(index, now),
             "poster_path": self._image(index, "poster"),
@@ -350,6 +355,10 @@ class Catalogue:
             "vote_average": self.vote_average(index, now),
             "vote_count": self.vote_count(index, now),
         }
+
+    def original_title(self, index: int) -> str:
+        title, language = self.title(index), self.language(index)
+        return title if language == "en" else f"{title} ({language})"
 
     def overview(self, index: int) -> str:
         if _hash(self.seed, index, "overview") % 20 == 0:
@@ -575,6 +584,35 @@ class Catalogue:
             deleted = self.is_deleted(index, now)
             rows.append({"id": movie_id, "adult": None if deleted else self.is_adult(index), "softcore": False})
         return rows
+
+    # ---- the daily ID export --------------------------------------------------------------
+    @staticmethod
+    def export_snapshot_time(day: date) -> float:
+        """The instant a day's export describes: TMDB's export job starts about 07:00 UTC."""
+        return datetime.combine(day, datetime.min.time(), UTC).timestamp() + EXPORT_SNAPSHOT_S
+
+    @staticmethod
+    def export_published(day: date, now: float) -> bool:
+        """Whether ``movie_ids_<day>.json.gz`` can be downloaded at ``now``: from 08:00 UTC that day, for 3 months."""
+        midnight = datetime.combine(day, datetime.min.time(), UTC).timestamp()
+        return midnight + EXPORT_PUBLISHED_S <= now < midnight + EXPORT_PUBLISHED_S + EXPORT_RETENTION_S
+
+    def export_lines(self, day: date) -> Iterator[dict]:
+        """The day's movie ID export, line by line: every movie not deleted by the snapshot (adult ones flagged), in
+        an order that is not by id (a stride through the catalogue coprime with its size, so each movie comes once)."""
+        at = self.export_snapshot_time(day)
+        stride = next(n for n in range(_EXPORT_STRIDE, _EXPORT_STRIDE + self.size + 2) if math.gcd(n, self.size) == 1)
+        offset = _hash(self.seed, day.isoformat(), "export-order") % self.size
+        for k in range(self.size):
+            i = (offset + k * stride) % self.size
+            if not self.is_deleted(i, at):
+                yield {"adult": self.is_adult(i), "id": self.movie_id(i), "original_title": self.original_title(i),
+                       "popularity": self.popularity(i, at), "video": False}  # fmt: skip
+
+    def export_ids(self, day: date, include_adult: bool = False) -> list[int]:
+        """The ids of the day's export (ground truth), by id."""
+        at = self.export_snapshot_time(day)
+        return [self.movie_id(i) for i in range(self.size) if not self._excluded(i, at, include_adult)]
 
     # ---- ground truth helpers -------------------------------------------------------------
     def listed_ids(self, now: float, gte: date | None = None, lte: date | None = None, include_adult: bool = False) -> list[int]:

@@ -3,7 +3,9 @@
 It reproduces what the client must cope with (``shared/TMDB_API.md`` §7): both credential
 styles, TMDB's error envelope and codes, 20-row pages capped at page 500, 100-row change pages,
 a per-IP token bucket and connection cap answering 429 with ``Retry-After``, and injectable
-faults (5xx, slow responses that time clients out, malformed records).
+faults (5xx, slow responses that time clients out, malformed records). It also serves the daily
+ID exports at ``/p/exports/movie_ids_MM_DD_YYYY.json.gz`` (:attr:`TmdbSimulator.exports_url`), as
+``files.tmdb.org`` does: gzipped JSON lines, published at 08:00 UTC, kept 3 months, no credential.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import json
 import math
 import random
 import re
+import sys
 import threading
 import time
+import zlib
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,6 +34,8 @@ MAX_PAGE = 500
 MAX_APPEND = 20
 MAX_CHANGES_WINDOW_DAYS = 14
 _API_KEY_SHAPE = re.compile(r"^[0-9a-f]{32}$")
+_EXPORT_PIECE_LINES = 20_000
+_EXPORT_PATH = re.compile(r"^/p/exports/movie_ids_(\d{2})_(\d{2})_(\d{4})\.json\.gz$")
 
 # (HTTP status, TMDB status_code, status_message)
 ERRORS = {
@@ -149,6 +155,8 @@ class TmdbSimulator:
         self._server = _Server((host, port), _Handler)
         self._server.simulator = self
         self._thread: threading.Thread | None = None
+        self._exports: dict[date, bytes] = {}
+        self._exports_lock = threading.Lock()
 
     # ---- lifecycle ------------------------------------------------------------------------
     @property
@@ -156,8 +164,50 @@ class TmdbSimulator:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}/3"
 
+    @property
+    def exports_url(self) -> str:
+        """Where the daily ID exports are (``https://files.tmdb.org/p/exports`` at TMDB)."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/p/exports"
+
     def now(self) -> float:
         return self._clock()
+
+    def export_day(self, path: str, now: float | None = None) -> date | None:
+        """The day of an export path when that file is published at ``now``; else None."""
+        match = _EXPORT_PATH.match(path)
+        if match is None:
+            return None
+        month, day_of_month, year = (int(part) for part in match.groups())
+        try:
+            day = date(year, month, day_of_month)
+        except ValueError:
+            return None
+        return day if self.catalogue.export_published(day, self.now() if now is None else now) else None
+
+    def export_chunks(self, day: date) -> Iterator[bytes]:
+        """The gzipped export of ``day`` in pieces, built as it is sent (a 1M-movie file takes half a minute) and
+        kept for the next download (the last two days)."""
+        with self._exports_lock:
+            cached = self._exports.get(day)
+        if cached is not None:
+            yield cached
+            return
+        packer = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: a gzip stream
+        pieces: list[bytes] = []
+        lines: list[bytes] = []
+        for line in self.catalogue.export_lines(day):
+            lines.append(json.dumps(line, separators=(",", ":")).encode() + b"\n")
+            if len(lines) == _EXPORT_PIECE_LINES:
+                if piece := packer.compress(b"".join(lines)):
+                    pieces.append(piece)
+                    yield piece
+                lines = []
+        piece = packer.compress(b"".join(lines)) + packer.flush()
+        pieces.append(piece)
+        yield piece
+        with self._exports_lock:
+            self._exports = {**dict(list(self._exports.items())[-1:]), day: b"".join(pieces)}
 
     def start(self) -> TmdbSimulator:
         self._thread = threading.Thread(target=self._server.serve_forever, name="tmdb-sim", daemon=True)
@@ -313,6 +363,10 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
     simulator: TmdbSimulator
 
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that went away (killed, timed out) is no error
+            super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -344,6 +398,8 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         self._answered_at: float | None = None
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        if url.path.startswith("/p/exports/"):
+            return self._send_export(url.path)
         try:
             if self._open_connections > sim.max_connections_per_ip:
                 return self._rate_limited(1)
@@ -363,6 +419,32 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, body, cache=True)
         except ApiError as err:
             self._send(err.status, _error_body(err.code, err.message))
+
+    def _send_export(self, path: str) -> None:
+        """An export file as CloudFront serves it (no credential, no rate limit, chunked while it is built); a
+        missing one is a 404."""
+        sim = self.server.simulator
+        self._answered_at = sim.now()
+        day = sim.export_day(path, self._answered_at)
+        sim.stats.count(200 if day is not None else 404)
+        try:
+            if day is None:
+                body = b"<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>"
+                self.send_response(404)
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for piece in sim.export_chunks(day):
+                self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
 
     def _rate_limited(self, retry_after: int) -> None:
         count = self.server.simulator.stats.by_status.get(429, 0) + 1

@@ -5,6 +5,7 @@
 - 429: the whole process pauses for ``Retry-After`` seconds (1 when absent), then retries.
 - Timeouts, lost connections, 5xx and unparsable bodies: retried up to ``max_retries`` times with
   exponential backoff (0.5 s doubling, capped at 30 s) and jitter.
+- The daily ID exports (:meth:`TmdbClient.download_export`) come from TMDB's file host, retried alike.
 - 401/400/422 are not retried: they raise a :class:`TmdbError` whose message says what to do.
 - The API key travels only in the query string of the wire request: responses record their
   parameters without it, errors name only the path, and httpx's own log lines are redacted.
@@ -20,6 +21,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import IO
 
 import httpx
 
@@ -110,12 +112,19 @@ class TmdbClient:
             verify=settings.base_url.startswith("https://"),
             limits=httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency),
         )
+        # the daily ID exports: another host, public files, no credential sent
+        self._files = httpx.AsyncClient(
+            headers={"User-Agent": headers["User-Agent"]},
+            timeout=httpx.Timeout(settings.timeout),
+            verify=settings.id_exports_url.startswith("https://"),
+        )
 
     async def __aenter__(self) -> TmdbClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self._http.aclose()
+        await self._files.aclose()
 
     # ---- the one request path -------------------------------------------------------------
     async def get(
@@ -183,15 +192,53 @@ class TmdbClient:
                             return TmdbResponse(endpoint, recorded, status, payload, fetched_at, _served_at(response))
                         problem = "a JSON body that is not an object"
             failures += 1
-            if failures > self.settings.max_retries:
-                raise TmdbUnavailableError(
-                    f"TMDB at {where} failed {failures} times in a row (last: {problem}); check TMDB_BASE_URL "
-                    "and that TMDB (or `movie-pipeline tmdb-sim`) is reachable, then re-run: a re-run replaces the interval"
-                ) from None
-            self.stats.retries += 1
-            delay = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (failures - 1))
-            log.debug("%s from %s; retry %d in %.2f s", problem, where, failures, delay)
-            await asyncio.sleep(delay / 2 + random.uniform(0, delay / 2))
+            await self._back_off(failures, problem, where, "TMDB_BASE_URL")
+
+    async def _back_off(self, failures: int, problem: str, where: str, setting: str) -> None:
+        """Wait before retry ``failures`` (0.5 s doubling, capped, jittered), or give up past ``max_retries``."""
+        if failures > self.settings.max_retries:
+            raise TmdbUnavailableError(
+                f"TMDB at {where} failed {failures} times in a row (last: {problem}); check {setting} "
+                "and that TMDB (or `movie-pipeline tmdb-sim`) is reachable, then re-run: a re-run resumes the interval"
+            ) from None
+        self.stats.retries += 1
+        delay = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (failures - 1))
+        log.debug("%s from %s; retry %d in %.2f s", problem, where, failures, delay)
+        await asyncio.sleep(delay / 2 + random.uniform(0, delay / 2))
+
+    async def download_export(self, name: str, into: IO[bytes]) -> bool:
+        """Download the daily export file ``name`` (its gzip bytes, as served) into ``into``; False when that file is not
+        published (yet, or any more: TMDB's file host answers 403 or 404). Retried as API requests are; no credential
+        is sent (the files are public)."""
+        where = f"{self.settings.id_exports_url}/{name}"
+        failures = 0
+        while True:
+            self.stats.requests += 1
+            if self._on_request:
+                self._on_request()
+            into.seek(0)
+            into.truncate()
+            try:
+                async with self._files.stream("GET", where) as response:
+                    status = response.status_code
+                    self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
+                    if status in (403, 404):
+                        return False
+                    if status in RETRY_STATUSES:
+                        problem = f"HTTP {status}"
+                    elif status >= 400:
+                        raise TmdbRequestError(f"TMDB's file host refused {where} (HTTP {status})") from None
+                    else:
+                        async for piece in response.aiter_raw():
+                            into.write(piece)
+                        return True
+            except httpx.TimeoutException:
+                self.stats.timeouts += 1
+                problem = f"timed out after {self.settings.timeout:g} s"
+            except httpx.TransportError as err:
+                problem = f"connection failed ({type(err).__name__}: {_first_line(err)})"
+            failures += 1
+            await self._back_off(failures, problem, where, "TMDB_EXPORTS_URL")
 
     def _redact(self, text: str) -> str:
         for secret in self.settings.secrets:
