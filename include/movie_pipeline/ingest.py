@@ -35,13 +35,13 @@ from movie_pipeline.bronze import BronzeBatch
 from movie_pipeline.config import Settings
 from movie_pipeline.errors import TmdbUnavailableError
 from movie_pipeline.intervals import Interval
+from movie_pipeline.lake import ID_EXPORT
 from movie_pipeline.tmdb.client import TmdbClient, TmdbResponse, gather_bounded
 from movie_pipeline.tmdb.exports import export_name, read_export
 
 log = logging.getLogger(__name__)
 DISCOVER_FROM = date(1874, 1, 1)  # before the first surviving film
 PROGRESS_EVERY_S = 5.0
-EXPORT_ENTITY = "movie_ids_export"
 
 
 @dataclass
@@ -251,7 +251,7 @@ class IngestRun:
                 self.progress.say(f"  {name} is not a readable gzip file ({err})")
                 return None
             raw.seek(0)
-            self.batch.write_file(EXPORT_ENTITY, name, raw, records=lines)
+            self.batch.write_file(ID_EXPORT, name, raw, records=lines)
         self.progress.say(
             f"  listing: {name}: {lines:,} lines, {len(ids):,} movies to hydrate"
             f" ({skipped['adult']:,} adult and {skipped['video']:,} video titles skipped)"

@@ -36,7 +36,8 @@ from movie_pipeline.intervals import Interval
 SILVER_TABLES = ("movies", "movie_snapshots", "reviews", "genres", "rejects")
 GOLD_VIEWS = ("movie_summary", "genre_monthly", "trending", "sentiment_daily", "sentiment_hourly", "year_stats")
 # Bronze entities, one per kind of TMDB response the ingestion records.
-BRONZE_ENTITIES = ("genres", "movie_ids_export", "discover", "changes", "trending", "movie_details", "movie_reviews")
+ID_EXPORT = "movie_ids_export"  # TMDB's daily ID export a full load listed the catalogue from, kept as downloaded
+BRONZE_ENTITIES = ("genres", ID_EXPORT, "discover", "changes", "trending", "movie_details", "movie_reviews")
 REJECTS = "_rejects"
 PART_GLOB = "part-*.jsonl"  # a partition's records: the listing's part, then one part per chunk of movies
 
