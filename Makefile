@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 LOCAL := .local
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup setup-system check-java lint format test test-unit test-dags test-integration chaos chaos-cluster audit demo demo-down demo-check screenshots bench ui-tour lock clean stack-up stack-down stack-status
+.PHONY: help setup setup-system check-java lint format test test-unit test-dags test-integration test-extended chaos chaos-cluster audit demo demo-down demo-check screenshots bench ui-tour lock clean stack-up stack-down stack-status
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ test-dags: setup
 
 test-integration: setup
 	$(BIN)/pytest -q -ra tests/integration
+
+test-extended: setup ## the tests beyond make test's time budget (marked extended; the README says which and why)
+	$(BIN)/pytest -q -ra -s -m extended tests
 
 chaos: setup ## faults under load (kill -9, broker restart, Cassandra/MongoDB down, TMDB 5xx, malformed records): lost, double counted, API errors, recovery
 	$(BIN)/pytest -q -ra tests/chaos

@@ -402,6 +402,7 @@ def fully_replicated(bootstrap: str) -> bool:
     return len(speed_topics) == len(SPEED_TOPICS) and all(len(p.isrs) == 3 for t in speed_topics for p in t.partitions.values())
 
 
+@pytest.mark.extended  # make test has it on the cluster profile (two of three Cassandra nodes down: writes fail, the job is restarted)
 def test_cassandra_stopped_for_a_minute_loses_nothing(system, chaos_report):
     phase = system.phase("cassandra stopped 60 s")
     manager.down(system.stack, ["cassandra"])

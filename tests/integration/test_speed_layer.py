@@ -307,6 +307,7 @@ def test_a_replay_on_a_new_checkpoint_reads_kafka_from_the_given_time(services, 
         session.cluster.shutdown()
 
 
+@pytest.mark.extended  # make test has it under load in the chaos suite (a streaming job killed with SIGKILL)
 def test_a_killed_streaming_job_is_restarted_by_the_supervisor_and_nothing_is_lost_or_counted_twice(
     services, speed_env, airflow_db, tmp_path, monkeypatch
 ):
@@ -353,6 +354,7 @@ TMDB_SPEEDUP = 7200  # the simulator's clock runs two hours per second: every po
 POLL_LINE = re.compile(r"^poll \d+: (\d+) new events, (\d+) unacknowledged", re.MULTILINE)
 
 
+@pytest.mark.extended  # make test has it under load in the chaos suite (a broker of three restarted)
 def test_a_kafka_broker_restart_while_the_producer_runs_loses_nothing_and_counts_nothing_twice(
     services, speed_env, airflow_db, start_simulator, tmp_path, monkeypatch
 ):

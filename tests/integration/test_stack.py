@@ -196,6 +196,7 @@ def spark_submit(job: str, lake_uri: str) -> str:
     return done.stdout
 
 
+@pytest.mark.extended  # make test has it on the cluster profile's HDFS (test_cluster_profile: the same gold on both)
 def test_the_batch_jobs_on_hdfs_give_the_gold_of_local_files(stack, spark, start_simulator, tmp_path):
     """Bronze written over WebHDFS (the production lake), both jobs by spark-submit on hdfs://, gold equal to file://."""
     from pyspark.testing import assertDataFrameEqual
