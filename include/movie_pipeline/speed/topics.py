@@ -52,7 +52,12 @@ def ensure_topics(speed: SpeedSettings, timeout: float = 30.0) -> list[str]:
             if error.args and getattr(error.args[0], "code", lambda: None)() == KafkaError.TOPIC_ALREADY_EXISTS:
                 continue  # created meanwhile by another caller
             raise PipelineError(f"creating Kafka topic {name} failed: {error}") from error
+    # a topic the controller has just created reaches the brokers' metadata a moment later
+    deadline = time.monotonic() + timeout
     present = set(admin.list_topics(timeout=timeout).topics)
+    while not set(configs) <= present and time.monotonic() < deadline:
+        time.sleep(0.2)
+        present = set(admin.list_topics(timeout=timeout).topics)
     return sorted(name for name in configs if name in present)
 
 
