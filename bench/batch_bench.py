@@ -123,13 +123,8 @@ def validate_all(lake_uri: str, quality_dir: Path) -> None:
         validate_layer(quality_dir, layer, table_frames(lake, layer), "bench", "run")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000], help="catalogue sizes (movies)")
-    parser.add_argument("--bronze-fill", action="store_true", help="fill bronze from the catalogue in-process instead of ingesting it")
-    parser.add_argument("--full-only", action="store_true", help="time the full builds only (no incremental run, no GX checks)")
-    args = parser.parse_args()
-
+def local_session(app_name: str):
+    """A Spark session on every core of this machine, as the benchmarks run it (6 GiB driver)."""
     from pyspark.sql import SparkSession
 
     from movie_pipeline.spark_conf import SESSION_CONF, local_driver_env
@@ -138,12 +133,24 @@ def main() -> None:
     os.environ.update(local_driver_env("local[*]", os.environ))
     spark = (
         SparkSession.builder.master("local[*]")
-        .appName("batch-bench")
+        .appName(app_name)
         .config("spark.driver.memory", "6g")
+        .config("spark.ui.showConsoleProgress", "false")
         .config(map=SESSION_CONF)
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000], help="catalogue sizes (movies)")
+    parser.add_argument("--bronze-fill", action="store_true", help="fill bronze from the catalogue in-process instead of ingesting it")
+    parser.add_argument("--full-only", action="store_true", help="time the full builds only (no incremental run, no GX checks)")
+    args = parser.parse_args()
+
+    spark = local_session("batch-bench")
     figures: dict[str, float] = {}
     for size in args.sizes:
         with tempfile.TemporaryDirectory(prefix="batch-bench-") as work:
