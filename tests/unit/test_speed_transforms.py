@@ -3,7 +3,6 @@ file-fed stream of Kafka-shaped rows (the Kafka source itself is exercised by th
 
 import json
 import os
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +11,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 from movie_pipeline.schemas.avro import METADATA, METRIC, REVIEW
 from movie_pipeline.speed.wire import frame
 from spark_jobs.transforms import speed
+from tests.integration.test_speed_layer import wait_for
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 KAFKA_ROWS = "topic string, partition int, offset long, key binary, value binary"
@@ -84,6 +84,7 @@ def test_decode_keeps_good_records_and_sends_the_rest_to_dead_letters_with_reaso
 
 def files_read(query):
     """How many files of the file source the query's completed batches have read (its log offset + 1)."""
+    assert query.exception() is None  # a failed query: fail now, not at the timeout
     progress = query.lastProgress
     if progress is None or progress["sources"][0]["endOffset"] in (None, "null"):
         return 0
@@ -129,11 +130,7 @@ def test_windows_fold_out_of_order_events_and_report_late_ones(spark, tmp_path):
     try:
         # neither availableNow nor processAllAvailable(): the state's processing-time timeout asks for a
         # no-data batch after every batch, so neither ever ends; wait for the batch that read the last file
-        deadline = time.monotonic() + 120
-        while files_read(query) < 2:
-            assert query.exception() is None
-            assert time.monotonic() < deadline, f"the stream did not read both files in 120 s: {query.lastProgress}"
-            time.sleep(0.2)
+        wait_for(lambda: files_read(query) == 2, 120, "the batch that read the last file")
     finally:
         query.stop()
 
