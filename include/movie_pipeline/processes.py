@@ -66,11 +66,21 @@ def spawn(command: list[str], log_file: Path, pid_file: Path, env: dict[str, str
 
 def terminate(process: psutil.Process, stop_signal: int = signal.SIGTERM, grace_s: float = 30.0) -> None:
     """Signal the process to stop; SIGKILL it and any descendant still alive after ``grace_s``."""
-    try:
-        family = [process, *process.children(recursive=True)]
-        process.send_signal(stop_signal)
-    except psutil.NoSuchProcess:
-        return
+    terminate_together([(process, stop_signal)], grace_s)
+
+
+def terminate_together(processes: list[tuple[psutil.Process, int]], grace_s: float = 30.0) -> None:
+    """Signal every process at once, then wait for them all; SIGKILL whatever is alive after ``grace_s``.
+
+    Stopping side by side costs the slowest process's shutdown, not the sum of them all."""
+    family: list[psutil.Process] = []
+    for process, stop_signal in processes:
+        try:
+            members = [process, *process.children(recursive=True)]
+            process.send_signal(stop_signal)
+        except psutil.NoSuchProcess:
+            continue
+        family.extend(members)
     _, alive = psutil.wait_procs(family, timeout=grace_s)
     for member in alive:
         try:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from movie_harness.stack.services import Service, StackError, StackSettings, all_services
-from movie_pipeline.processes import owned_process, rss_mb, spawn, tail, terminate
+from movie_pipeline.processes import owned_process, rss_mb, spawn, tail, terminate, terminate_together
 
 POLL_S = 0.5
 
@@ -149,15 +149,24 @@ def _await_dependencies(service: Service, emit: Callable[[str], None]) -> None:
 
 
 def down(settings: StackSettings, names: list[str] | None = None, emit: Callable[[str], None] = print) -> None:
-    """Stop the services (dependents first), by their recorded pids only."""
-    for service in reversed(select(settings, names, with_dependencies=False, everything=True)):
-        process = owned_process(service.pid_file)
-        if process is None:
-            service.pid_file.unlink(missing_ok=True)
+    """Stop the services by their recorded pids only: dependents first, each wave side by side."""
+    selected = select(settings, names, with_dependencies=False, everything=True)
+    for wave in reversed(_waves(selected)):
+        stopping = []
+        for service in wave:
+            process = owned_process(service.pid_file)
+            if process is None:
+                service.pid_file.unlink(missing_ok=True)
+                continue
+            emit(f"{service.name:<22} stopping (pid {process.pid})")
+            stopping.append((service, process))
+        if not stopping:
             continue
-        emit(f"{service.name:<22} stopping (pid {process.pid})")
-        terminate(process, service.stop_signal)
-        service.pid_file.unlink(missing_ok=True)
+        begun = time.monotonic()
+        terminate_together([(process, service.stop_signal) for service, process in stopping])
+        for service, _ in stopping:
+            service.pid_file.unlink(missing_ok=True)
+        emit(f"{', '.join(s.name for s, _ in stopping)} stopped in {time.monotonic() - begun:.1f} s")
 
 
 def status(settings: StackSettings, names: list[str] | None = None) -> list[dict]:
