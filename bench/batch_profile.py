@@ -51,9 +51,10 @@ def stages(spark, lake_uri: str) -> dict:
             noop(bronze_lines(spark, lake, entity, partitions))
 
     def parsed(entity: str):
-        return silver.parse_envelopes(bronze_lines(spark, lake, entity, partitions))
+        return silver.parse_envelopes(bronze_lines(spark, lake, entity, partitions), bronze_to_silver.PAYLOADS[entity])
 
-    details = silver.movie_details(parsed("movie_details"))[0].cache()  # as the silver build caches it
+    checked = silver.check_details(parsed("movie_details")).cache()  # as the silver build caches it
+    details = silver.usable_details(checked)
 
     def reviews():
         return silver.reviews(details, parsed("movie_reviews"))[0]
@@ -61,8 +62,8 @@ def stages(spark, lake_uri: str) -> dict:
     return {
         "read": read,
         "details": lambda: noop(details),
-        "reviews": lambda: noop(reviews().drop("sentiment_compound", "sentiment_label")),
-        "vader": lambda: noop(reviews().select("review_id", F.col("sentiment_compound"))),
+        "reviews": lambda: noop(reviews()),
+        "vader": lambda: noop(silver.scored(reviews()).select("review_id", F.col("sentiment_compound"))),
         "silver": lambda: bronze_to_silver.run(spark, lake_uri, "profile", full=True),
         "gold": lambda: silver_to_gold.run(spark, lake_uri, "profile"),
     }

@@ -15,16 +15,30 @@ import sys
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from movie_pipeline.lake import SILVER_TABLES, Lake
+from spark_jobs import schemas
 from spark_jobs.entrypoint import spark_main
 from spark_jobs.lake_io import bronze_lines, bronze_partitions, read_state, read_table, replace_tables, write_state
 from spark_jobs.silver_plan import BronzePartition, built_partitions, plan_silver, rebuild
 from spark_jobs.transforms import silver
 
+PAYLOADS: dict[str, StructType] = {
+    "movie_details": schemas.MOVIE_DETAILS,
+    "movie_reviews": schemas.REVIEW_PAGE,
+    "genres": schemas.GENRE_LIST,
+}
+
 
 def _parsed(spark: SparkSession, lake: Lake, entity: str, partitions: list[BronzePartition]) -> DataFrame:
-    return silver.parse_envelopes(bronze_lines(spark, lake, entity, partitions))
+    return silver.parse_envelopes(bronze_lines(spark, lake, entity, partitions), PAYLOADS[entity])
+
+
+def _details(spark: SparkSession, lake: Lake, partitions: list[BronzePartition]) -> tuple[DataFrame, DataFrame]:
+    """(details, rejects) of the partitions' ``/movie`` answers, parsed once: cached for the tables that read them."""
+    checked = silver.check_details(_parsed(spark, lake, "movie_details", partitions)).cache()
+    return silver.usable_details(checked), silver.detail_rejects(checked)
 
 
 def _ingest_rejects(spark: SparkSession, lake: Lake, partitions: list[BronzePartition]) -> DataFrame:
@@ -38,15 +52,14 @@ def _ingest_rejects(spark: SparkSession, lake: Lake, partitions: list[BronzePart
 
 def build_silver(spark: SparkSession, lake: Lake, partitions: list[BronzePartition], run_id: str) -> dict[str, DataFrame]:
     """The silver tables computed from the given bronze partitions (all of bronze; nothing written)."""
-    details, detail_rejects = silver.movie_details(_parsed(spark, lake, "movie_details", partitions))
-    details = details.cache()
+    details, detail_rejects = _details(spark, lake, partitions)
     genres = silver.genre_names(_parsed(spark, lake, "genres", partitions))
     reviews, review_rejects = silver.reviews(details, _parsed(spark, lake, "movie_reviews", partitions))
     rejects = detail_rejects.unionByName(review_rejects).unionByName(_ingest_rejects(spark, lake, partitions))
     return {
         "movies": silver.movies_current(details, genres),
         "movie_snapshots": silver.movie_snapshots(details),
-        "reviews": reviews,
+        "reviews": silver.scored(reviews),
         "genres": genres,
         "rejects": rejects.withColumn("run_id", F.lit(run_id)),
     }
@@ -59,15 +72,14 @@ def merge_into_silver(spark: SparkSession, lake: Lake, new: list[BronzePartition
     names = {(r.genre_id, r.genre_name) for r in new_genres.collect()}
     if names and names != {(r.genre_id, r.genre_name) for r in existing["genres"].collect()}:
         return None
-    details, detail_rejects = silver.movie_details(_parsed(spark, lake, "movie_details", new))
-    details = details.cache()
+    details, detail_rejects = _details(spark, lake, new)
     known = existing["movie_snapshots"].select("movie_id").unionByName(silver.known_movies(details)).distinct()
     reviews, review_rejects = silver.reviews(details, _parsed(spark, lake, "movie_reviews", new), known)
     rejects = detail_rejects.unionByName(review_rejects).unionByName(_ingest_rejects(spark, lake, new))
     return {
         "movies": silver.merge_movies(existing["movies"], details, existing["genres"]),
         "movie_snapshots": silver.merge_snapshots(existing["movie_snapshots"], silver.movie_snapshots(details)),
-        "reviews": silver.latest_reviews(existing["reviews"].unionByName(reviews)),
+        "reviews": silver.merge_reviews(existing["reviews"], reviews),
         "genres": existing["genres"],
         "rejects": existing["rejects"].unionByName(rejects.withColumn("run_id", F.lit(run_id))),
     }

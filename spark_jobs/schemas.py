@@ -17,15 +17,20 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-ENVELOPE = StructType(
-    [
-        StructField("fetched_at", StringType()),
-        StructField("endpoint", StringType()),
-        StructField("params", StringType()),  # kept as JSON text
-        StructField("status", LongType()),
-        StructField("payload", StringType()),  # kept as JSON text, parsed per entity
-    ]
-)
+
+def envelope(payload: StructType) -> StructType:
+    """The bronze envelope with the entity's payload schema: one JSON parse per line, not one for the envelope and
+    another for the payload kept as text (re-serialising a payload to text costs as much as parsing it)."""
+    return StructType(
+        [
+            StructField("fetched_at", StringType()),
+            StructField("endpoint", StringType()),
+            StructField("params", StringType()),  # kept as JSON text
+            StructField("status", LongType()),
+            StructField("payload", payload),
+        ]
+    )
+
 
 REVIEW = StructType(
     [
@@ -44,7 +49,7 @@ REVIEW_PAGE = StructType(
         StructField("id", LongType()),
         StructField("page", LongType()),
         StructField("total_pages", LongType()),
-        StructField("results", ArrayType(StringType())),  # each review as JSON text, validated one by one
+        StructField("results", ArrayType(REVIEW)),  # validated one by one
     ]
 )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import pandas as pd
 from pyspark.sql import Column
 from pyspark.sql import functions as F
@@ -11,12 +13,18 @@ from pyspark.sql.types import DoubleType
 from movie_pipeline.sentiment import NEGATIVE, NEGATIVE_THRESHOLD, NEUTRAL, POSITIVE, POSITIVE_THRESHOLD
 
 
+@cache
+def _analyzer():
+    """One analyzer per Python worker (reused across batches): loading VADER's lexicons takes longer than scoring a batch."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
+
+
 @pandas_udf(DoubleType())
 def vader_compound(texts: pd.Series) -> pd.Series:
     """VADER's compound score (-1..1) of each text; the lexicon ships in the package."""
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-    analyzer = SentimentIntensityAnalyzer()
+    analyzer = _analyzer()
     return texts.fillna("").map(lambda text: analyzer.polarity_scores(text)["compound"])
 
 

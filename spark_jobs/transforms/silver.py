@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from spark_jobs import schemas
 from spark_jobs.sentiment import label_column, vader_compound
@@ -35,9 +36,12 @@ def _timestamp(column: Column) -> Column:
     )
 
 
-def parse_envelopes(lines: DataFrame) -> DataFrame:
-    """Bronze lines -> envelope columns (``fetched_at`` as a timestamp) plus ``raw`` and the source."""
-    parsed = lines.select(F.col("value").alias("raw"), "source_partition", "observed_at", F.from_json("value", schemas.ENVELOPE).alias("e"))
+def parse_envelopes(lines: DataFrame, payload: StructType) -> DataFrame:
+    """Bronze lines -> envelope columns (``fetched_at`` as a timestamp) plus ``raw`` and the source; ``payload``
+    (the entity's schema: ``schemas.MOVIE_DETAILS``, ``REVIEW_PAGE``, ``GENRE_LIST``) parsed in the same pass."""
+    parsed = lines.select(
+        F.col("value").alias("raw"), "source_partition", "observed_at", F.from_json("value", schemas.envelope(payload)).alias("e")
+    )
     return parsed.select(
         "raw",
         "source_partition",
@@ -67,6 +71,14 @@ def movie_details(envelopes: DataFrame) -> tuple[DataFrame, DataFrame]:
 
     ``details`` has ``movie_id``, ``observed_at``, ``fetched_at``, ``is_tombstone`` and the payload as ``d``.
     """
+    checked = check_details(envelopes)
+    return usable_details(checked), detail_rejects(checked)
+
+
+def check_details(envelopes: DataFrame) -> DataFrame:
+    """Every ``/movie/{id}`` response (envelopes parsed with ``schemas.MOVIE_DETAILS``) with the ``reason`` it is
+    rejected for (null when usable). ``raw`` is kept for the rejected ones only, so that a job can cache this one
+    parse for both ``usable_details`` and ``detail_rejects`` without holding every line twice."""
     requested = F.get_json_object("params", "$.movie_id").cast("long")
     typed = envelopes.select(
         "raw",
@@ -75,7 +87,7 @@ def movie_details(envelopes: DataFrame) -> tuple[DataFrame, DataFrame]:
         "fetched_at",
         "status",
         requested.alias("requested_id"),
-        F.from_json("payload", schemas.MOVIE_DETAILS).alias("d"),
+        F.col("payload").alias("d"),
     )
     release = F.col("d.release_date")
     release_year = F.year(F.try_to_timestamp(release, F.lit("yyyy-MM-dd")))
@@ -99,9 +111,14 @@ def movie_details(envelopes: DataFrame) -> tuple[DataFrame, DataFrame]:
             ),
         ),
     )
+    return checked.withColumn("raw", F.when(F.col("reason").isNotNull(), F.col("raw")))
+
+
+def usable_details(checked: DataFrame) -> DataFrame:
+    """The details ``check_details`` passed: ``movie_id``, ``observed_at``, ``fetched_at``, ``is_tombstone``, ``d``."""
     tombstone = F.col("status") == 404
     valid = checked.where(F.col("reason").isNull() & (tombstone | F.col("d.id").isNotNull()))
-    details = valid.select(
+    return valid.select(
         F.coalesce(F.col("d.id"), F.col("requested_id")).alias("movie_id"),
         "observed_at",
         "fetched_at",
@@ -109,12 +126,15 @@ def movie_details(envelopes: DataFrame) -> tuple[DataFrame, DataFrame]:
         "d",
         "source_partition",
     )
-    return details, _rejects(checked.where(F.col("reason").isNotNull()), "movie_details")
+
+
+def detail_rejects(checked: DataFrame) -> DataFrame:
+    return _rejects(checked.where(F.col("reason").isNotNull()), "movie_details")
 
 
 def genre_names(envelopes: DataFrame) -> DataFrame:
     """The genre list (id -> name), the latest answer winning."""
-    genres = envelopes.select("observed_at", "fetched_at", F.explode(F.from_json("payload", schemas.GENRE_LIST)["genres"]).alias("g"))
+    genres = envelopes.select("observed_at", "fetched_at", F.explode(F.col("payload.genres")).alias("g"))
     latest = Window.partitionBy("genre_id").orderBy(F.col("observed_at").desc(), F.col("fetched_at").desc())
     return (
         genres.select(F.col("g.id").alias("genre_id"), F.col("g.name").alias("genre_name"), "observed_at", "fetched_at")
@@ -201,24 +221,24 @@ def known_movies(details: DataFrame) -> DataFrame:
 def reviews(details: DataFrame, review_pages: DataFrame, known: DataFrame | None = None) -> tuple[DataFrame, DataFrame]:
     """Reviews from the details' first page and the further pages -> (reviews, rejects).
 
-    ``known`` (default: the movies of ``details``) are the movies a review may belong to.
-    Deduplicated by review id (the latest ``updated_at`` wins), scored with VADER.
+    ``known`` (default: the movies of ``details``) are the movies a review may belong to. Deduplicated by review id
+    (``latest_reviews``), not yet scored (``scored``). A rejected review's ``raw`` is the review as parsed (its bronze
+    line, under ``source_partition``, keeps it as TMDB sent it).
     """
     from_details = details.where(~F.col("is_tombstone")).select(
-        "movie_id", "observed_at", "fetched_at", "source_partition", F.explode(F.col("d.reviews.results")).alias("review_json")
+        "movie_id", "observed_at", "fetched_at", "source_partition", F.explode(F.col("d.reviews.results")).alias("r")
     )
     pages = review_pages.select(
         F.get_json_object("params", "$.movie_id").cast("long").alias("movie_id"),
         "observed_at",
         "fetched_at",
         "source_partition",
-        F.explode(F.from_json("payload", schemas.REVIEW_PAGE)["results"]).alias("review_json"),
+        F.explode(F.col("payload.results")).alias("r"),
     )
     known = (known if known is not None else known_movies(details)).withColumn("known", F.lit(True))
     parsed = (
         from_details.unionByName(pages)
         .join(known, "movie_id", "left")
-        .select("*", F.from_json("review_json", schemas.REVIEW).alias("r"))
         .withColumn("created_at", _timestamp(F.col("r.created_at")))
         .withColumn("updated_at", F.coalesce(_timestamp(F.col("r.updated_at")), F.col("created_at")))
     )
@@ -245,18 +265,28 @@ def reviews(details: DataFrame, review_pages: DataFrame, known: DataFrame | None
         "observed_at",
         "fetched_at",
     )
-    scored = (
-        latest_reviews(valid)
-        .withColumn("sentiment_compound", vader_compound(F.col("content")))
-        .withColumn("sentiment_label", label_column(F.col("sentiment_compound")))
-    )
     rejects = checked.where(F.col("reason").isNotNull()).select(
-        F.lit("reviews").alias("source_entity"), "source_partition", "reason", F.col("review_json").alias("raw")
+        F.lit("reviews").alias("source_entity"), "source_partition", "reason", F.to_json("r").alias("raw")
     )
-    return scored, rejects
+    return latest_reviews(valid), rejects
+
+
+def scored(reviews: DataFrame) -> DataFrame:
+    """Reviews with VADER's ``sentiment_compound`` and its ``sentiment_label``."""
+    return reviews.withColumn("sentiment_compound", vader_compound(F.col("content"))).withColumn(
+        "sentiment_label", label_column(F.col("sentiment_compound"))
+    )
 
 
 def latest_reviews(reviews: DataFrame) -> DataFrame:
-    """One row per review id: the latest ``updated_at``, then the latest interval and fetch."""
-    latest = Window.partitionBy("review_id").orderBy(F.col("updated_at").desc(), F.col("observed_at").desc(), F.col("fetched_at").desc())
+    """One row per review id: its latest version (``updated_at``) as first observed (the earliest interval, then
+    fetch), so a review seen again unchanged keeps the row silver already has."""
+    latest = Window.partitionBy("review_id").orderBy(F.col("updated_at").desc(), F.col("observed_at").asc(), F.col("fetched_at").asc())
     return reviews.withColumn("rank", F.row_number().over(latest)).where("rank = 1").drop("rank")
+
+
+def merge_reviews(existing: DataFrame, new: DataFrame) -> DataFrame:
+    """``reviews`` (scored) after a newer interval's ``reviews`` (unscored): a version silver already holds (same id
+    and ``updated_at``) keeps its row and score, so VADER runs only on new and edited reviews."""
+    unseen = new.join(existing.select("review_id", "updated_at"), ["review_id", "updated_at"], "left_anti")
+    return latest_reviews(existing.unionByName(scored(unseen)))

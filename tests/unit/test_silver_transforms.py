@@ -6,8 +6,10 @@ import json
 from datetime import date, datetime, timedelta
 
 import pytest
+from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
+from spark_jobs import schemas
 from spark_jobs.transforms import silver
 
 PARTITION = "interval_start=20261120T000000Z"
@@ -52,6 +54,10 @@ def lines(spark, *values: str, partition: str = PARTITION, observed: datetime = 
     return spark.createDataFrame([(v, partition, observed) for v in values], "value string, source_partition string, observed_at timestamp")
 
 
+def details_envelopes(bronze):
+    return silver.parse_envelopes(bronze, schemas.MOVIE_DETAILS)
+
+
 def interval_lines(spark, hours: int, *values: str):
     """Lines of the 4-hour interval starting ``hours`` after PARTITION's."""
     start = datetime(2026, 11, 20) + timedelta(hours=hours)
@@ -61,7 +67,9 @@ def interval_lines(spark, hours: int, *values: str):
 @pytest.fixture
 def genres(spark):
     payload = {"genres": [{"id": 18, "name": "Drama"}, {"id": 35, "name": "Comedy"}]}
-    return silver.genre_names(silver.parse_envelopes(lines(spark, envelope(payload, {"language": "en"}, endpoint="/genre/movie/list"))))
+    return silver.genre_names(
+        silver.parse_envelopes(lines(spark, envelope(payload, {"language": "en"}, endpoint="/genre/movie/list")), schemas.GENRE_LIST)
+    )
 
 
 def test_latest_snapshot_wins_and_a_later_tombstone_removes_the_movie(spark, genres):
@@ -78,7 +86,7 @@ def test_latest_snapshot_wins_and_a_later_tombstone_removes_the_movie(spark, gen
             envelope({"success": False, "status_code": 34}, {"movie_id": 8}, status=404, fetched_at="2026-11-20T06:00:00.000Z"),
         )
     )
-    details, rejects = silver.movie_details(silver.parse_envelopes(bronze))
+    details, rejects = silver.movie_details(details_envelopes(bronze))
     assert rejects.count() == 0
     expected = spark.createDataFrame(
         [
@@ -103,7 +111,7 @@ def test_a_re_fetched_older_interval_does_not_override_a_newer_one(spark, genres
     newer = interval_lines(spark, 4, envelope(details_payload(5, vote_count=45), {"movie_id": 5}, fetched_at="2026-11-20T09:00:00.000Z"))
     # interval 0 re-run later (a backfill): fetched after the newer interval, but observed for an older one
     older = interval_lines(spark, 0, envelope(details_payload(5, vote_count=99), {"movie_id": 5}, fetched_at="2026-11-21T09:00:00.000Z"))
-    details, _ = silver.movie_details(silver.parse_envelopes(newer.unionByName(older)))
+    details, _ = silver.movie_details(details_envelopes(newer.unionByName(older)))
     assert [r.vote_count for r in silver.movies_current(details, genres).collect()] == [45]
 
 
@@ -122,9 +130,9 @@ def test_merging_a_newer_interval_equals_building_from_all_of_bronze(spark, genr
         envelope({"success": False, "status_code": 34}, {"movie_id": 8}, status=404, fetched_at="2026-11-20T05:00:00.000Z"),
         envelope(details_payload(11), {"movie_id": 11}, fetched_at="2026-11-20T05:00:00.000Z"),
     )
-    old, _ = silver.movie_details(silver.parse_envelopes(first))
-    new, _ = silver.movie_details(silver.parse_envelopes(second))
-    everything, _ = silver.movie_details(silver.parse_envelopes(first.unionByName(second)))
+    old, _ = silver.movie_details(details_envelopes(first))
+    new, _ = silver.movie_details(details_envelopes(second))
+    everything, _ = silver.movie_details(details_envelopes(first.unionByName(second)))
     merged = silver.merge_movies(silver.movies_current(old, genres), new, genres)
     assertDataFrameEqual(merged, silver.movies_current(everything, genres), checkRowOrder=False)
     assert sorted(r.movie_id for r in merged.collect()) == [5, 9, 11]
@@ -149,7 +157,7 @@ def test_merging_a_newer_interval_equals_building_from_all_of_bronze(spark, genr
 )
 def test_bad_details_are_rejected_with_their_reason(spark, payload, params, reason):
     raw = envelope(payload, params)
-    details, rejects = silver.movie_details(silver.parse_envelopes(lines(spark, raw)))
+    details, rejects = silver.movie_details(details_envelopes(lines(spark, raw)))
     assert details.count() == 0
     assertDataFrameEqual(
         rejects,
@@ -195,11 +203,51 @@ def test_reviews_are_deduplicated_scored_and_bad_ones_rejected(spark):
         envelope(second_page, {"movie_id": 5, "page": 2}, endpoint="/movie/{movie_id}/reviews"),
         envelope(stray_page, {"movie_id": 77, "page": 2}, endpoint="/movie/{movie_id}/reviews"),
     )
-    details, _ = silver.movie_details(silver.parse_envelopes(details_lines))
-    scored, rejects = silver.reviews(details, silver.parse_envelopes(page_lines))
-    rows = {r.review_id: r for r in scored.collect()}
+    details, _ = silver.movie_details(details_envelopes(details_lines))
+    reviews, rejects = silver.reviews(details, silver.parse_envelopes(page_lines, schemas.REVIEW_PAGE))
+    rows = {r.review_id: r for r in silver.scored(reviews).collect()}
     assert set(rows) == {"r1", "r2"}
     assert rows["r1"].content == "Awful, boring and terrible." and rows["r1"].updated_at == datetime(2026, 11, 2, 10, 0, 0, 123000)
     assert rows["r1"].sentiment_label == "negative" and rows["r1"].sentiment_compound <= -0.05
     assert rows["r2"].sentiment_label == "neutral" and rows["r2"].sentiment_compound == 0.0
     assert sorted(r.reason for r in rejects.collect()) == ["review id missing or not a string", "review of an unknown movie"]
+
+
+def test_merged_reviews_keep_what_silver_has_and_score_only_new_and_edited_ones(spark):
+    """A newer interval's reviews merged into silver: a review seen again unchanged keeps its row (first observed,
+    and its stored score: VADER does not run on it again), an edited one is replaced and scored, a new one is added;
+    the result is the full rebuild's over both intervals."""
+    first = interval_lines(
+        spark,
+        0,
+        envelope(
+            details_payload(5, reviews={"page": 1, "total_pages": 1, "results": [review("r1", "Great."), review("r2", "Dull.")]}),
+            {"movie_id": 5},
+        ),
+    )
+    edited = review("r2", "A wonderful surprise.", updated_at="2026-11-20T06:00:00Z")
+    second = interval_lines(
+        spark,
+        4,
+        envelope(
+            details_payload(5, reviews={"page": 1, "total_pages": 1, "results": [review("r1", "Great."), edited, review("r3", "Awful.")]}),
+            {"movie_id": 5},
+            fetched_at="2026-11-20T05:00:00.000Z",
+        ),
+    )
+
+    def unscored(bronze):
+        return silver.reviews(
+            silver.movie_details(details_envelopes(bronze))[0], silver.parse_envelopes(lines(spark), schemas.REVIEW_PAGE)
+        )[0]
+
+    stored = silver.scored(unscored(first)).withColumn(
+        "sentiment_compound", F.when(F.col("review_id") == "r1", F.lit(0.5)).otherwise(F.col("sentiment_compound"))
+    )  # a stored score VADER would not give: kept only if r1 is not scored again
+    merged = {r.review_id: r for r in silver.merge_reviews(stored, unscored(second)).collect()}
+    assert sorted(merged) == ["r1", "r2", "r3"]
+    assert merged["r1"].sentiment_compound == 0.5 and merged["r1"].observed_at == OBSERVED
+    assert merged["r2"].content == "A wonderful surprise." and merged["r2"].sentiment_label == "positive"
+    assert merged["r3"].sentiment_label == "negative" and merged["r3"].observed_at == OBSERVED + timedelta(hours=4)
+    rebuilt = silver.scored(unscored(first.unionByName(second)))
+    assertDataFrameEqual(silver.merge_reviews(silver.scored(unscored(first)), unscored(second)), rebuilt, checkRowOrder=False)
