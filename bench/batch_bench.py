@@ -11,7 +11,7 @@ full transform (gx_overhead_ratio; GX's one-off import is reported apart as gx_i
 
     make bench
     python bench/batch_bench.py --sizes 10000      # one size only
-    python bench/batch_bench.py --sizes 1000000 --bronze-fill --full-only   # 1M movies: over 1.5 h on 2 cores
+    python bench/batch_bench.py --sizes 1000000 --bronze-fill --full-only   # 1M movies: about 21 min on 2 cores
 
 ``--bronze-fill`` writes each size's bronze with bench/bronze_fill.py (the simulator's answers
 without HTTP; the same records) instead of ingesting it, and ``--full-only`` times only the full

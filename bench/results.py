@@ -24,10 +24,14 @@ BATCH_SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 _COMPARE = {">=": operator.ge, "<=": operator.le, "<": operator.lt, "==": operator.eq}
 
 
-def _batch(label: str) -> dict[str, tuple[str | None, float | None, str]]:
+def _batch(label: str, target_s: float | None = None) -> dict[str, tuple[str | None, float | None, str]]:
     movies = f"{BATCH_SIZES[label]:,} movies"
     return {
-        f"batch_{label}_s": (None, None, f"bronze -> silver -> gold from scratch, {movies} (~10 reviews each), seconds"),
+        f"batch_{label}_s": (
+            "<=" if target_s else None,
+            target_s,
+            f"bronze -> silver -> gold from scratch, {movies} (~10 reviews each), seconds",
+        ),
         f"batch_{label}_rows_per_s": (None, None, f"bronze records (movies + reviews) turned into gold per second, {movies}"),
         f"batch_{label}_peak_rss_mb": (None, None, f"peak resident memory of the Spark driver and its Python workers, {movies}, MiB"),
     }
@@ -52,7 +56,7 @@ TARGETS: dict[str, tuple[str | None, float | None, str]] = {
     "ingest_export_listing_1m_rss_mb": (None, None, "the growth of the ingesting process's peak resident memory meanwhile, MiB"),
     **_batch("10k"),
     **_batch("100k"),
-    **_batch("1m"),
+    **_batch("1m", target_s=1800),
     "batch_incremental_ratio": ("<=", 0.25, "one incremental 4-hour interval over the largest history / its full recompute"),
     "gx_overhead_ratio": ("<=", 0.5, "Great Expectations checkpoints (bronze, silver, gold) / the full transform"),
     "gx_import_s": (None, None, "Great Expectations' one-off import, seconds (not in the ratio)"),
