@@ -90,7 +90,7 @@ bench: setup ## every benchmark (over an hour on 2 cores: the 1M-movie batch alo
 	@command -v wrk >/dev/null || { [ "$$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; } || { echo "install wrk: sudo apt-get install -y wrk"; exit 1; }
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/batch_bench.py
-	$(BIN)/python bench/batch_bench.py --sizes 1000000 --bronze-fill --full-only
+	$(BIN)/python bench/batch_bench.py --sizes 1000000 --bronze-fill
 	$(BIN)/python bench/stream_bench.py
 	$(BIN)/python bench/api_bench.py
 	$(BIN)/python bench/stack_bench.py

@@ -76,7 +76,33 @@ def fill(movies: int, interval: Interval, lake_uri: str, workers: int | None = N
     now = (interval.end + timedelta(minutes=10)).timestamp()
     simulator = TmdbSimulator(Catalogue(movies), now=now)
     ids = simulator.catalogue.listed_ids(now, DISCOVER_FROM, interval.end.date() + timedelta(days=3653))
-    batch = BronzeBatch(Lake(lake_uri), interval, "full")
+    return _commit(simulator, now, ids, interval, lake_uri, "full", workers)
+
+
+def fill_changed(movies: int, interval: Interval, lake_uri: str, changed: int, workers: int | None = None) -> dict[str, int]:
+    """Commit the bronze of an incremental interval that hydrates ``changed`` movies: as many of those TMDB's change
+    feed lists for the interval (the simulator's movies updated in it; adult ones left out, as ingestion does),
+    evenly spread over the catalogue."""
+    now = (interval.end + timedelta(minutes=10)).timestamp()
+    simulator = TmdbSimulator(Catalogue(movies), now=now)
+    catalogue = simulator.catalogue
+    feed = [
+        movie_id
+        for movie_id in catalogue.changed_ids(interval.start.timestamp(), interval.end.timestamp(), now)
+        if not catalogue.is_adult(catalogue.index_of(movie_id))
+    ]
+    if len(feed) < changed:
+        raise SystemExit(f"the change feed of {interval} lists {len(feed)} movies, fewer than the {changed} asked for")
+    ids = [feed[i * len(feed) // changed] for i in range(changed)]
+    return _commit(simulator, now, ids, interval, lake_uri, "incremental", workers)
+
+
+def _commit(
+    simulator: TmdbSimulator, now: float, ids: list[int], interval: Interval, lake_uri: str, mode: str, workers: int | None
+) -> dict[str, int]:
+    """The genre list, trending and the hydrated ``ids`` (by one worker process per core), committed as ``mode``."""
+    movies = simulator.catalogue.size
+    batch = BronzeBatch(Lake(lake_uri), interval, mode)
     started = last_report = time.monotonic()
     try:
         batch.write("genres", _envelope("/genre/movie/list", {"language": "en"}, simulator.route("/3/genre/movie/list", {}, now)))
@@ -97,7 +123,7 @@ def fill(movies: int, interval: Interval, lake_uri: str, workers: int | None = N
     finally:
         batch.discard()
     counts = {k: v for k, v in batch.counts.items() if not k.startswith("_")}
-    log(f"  bronze fill of {interval}: {len(ids):,} movies in {time.monotonic() - started:.0f} s {counts}")
+    log(f"  bronze fill of {interval} ({mode}): {len(ids):,} movies in {time.monotonic() - started:.0f} s {counts}")
     return counts
 
 

@@ -58,6 +58,22 @@ TARGETS: dict[str, tuple[str | None, float | None, str]] = {
     **_batch("100k"),
     **_batch("1m", target_s=1800),
     "batch_incremental_ratio": ("<=", 0.25, "one incremental 4-hour interval over the largest history / its full recompute"),
+    **{
+        f"batch_incremental_{label}_s": (
+            "<=" if label == "1m" else None,
+            120 if label == "1m" else None,
+            f"an interval of 1% of {size:,} movies changed (their details and reviews), bronze -> gold, seconds",
+        )
+        for label, size in BATCH_SIZES.items()
+    },
+    **{
+        f"batch_incremental_{label}_ratio": (
+            "<=" if label == "1m" else None,
+            0.03 if label == "1m" else None,
+            f"that / the full rebuild of {size:,} movies",
+        )
+        for label, size in BATCH_SIZES.items()
+    },
     "gx_overhead_ratio": ("<=", 0.5, "Great Expectations checkpoints (bronze, silver, gold) / the full transform"),
     "gx_import_s": (None, None, "Great Expectations' one-off import, seconds (not in the ratio)"),
     "stream_events_per_s": (">=", 5000, "events/s sustained producer -> Kafka -> Spark -> Cassandra"),
