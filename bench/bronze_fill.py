@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from multiprocessing import get_context
 
 from movie_harness.tmdb_simulator.catalogue import Catalogue
-from movie_harness.tmdb_simulator.server import TmdbSimulator
+from movie_harness.tmdb_simulator.server import ApiError, TmdbSimulator
 from movie_pipeline.bronze import BronzeBatch
 from movie_pipeline.ingest import DISCOVER_FROM
 from movie_pipeline.intervals import Interval
@@ -42,10 +42,10 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _envelope(endpoint: str, params: dict, payload: dict) -> dict:
-    """The client's bronze envelope of a 200 answer fetched now."""
+def _envelope(endpoint: str, params: dict, payload: dict, status: int = 200) -> dict:
+    """The client's bronze envelope of an answer fetched now (200, or a movie's 404)."""
     fetched_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return TmdbResponse(endpoint, params, 200, payload, fetched_at).envelope()
+    return TmdbResponse(endpoint, params, status, payload, fetched_at).envelope()
 
 
 def _start_worker(movies: int, now: float) -> None:
@@ -54,11 +54,20 @@ def _start_worker(movies: int, now: float) -> None:
 
 
 def _hydrate(movie_ids: list[int]) -> list[tuple[str, dict]]:
-    """(entity, envelope) of each movie's details and further review pages, as ingest's hydrate writes them."""
+    """(entity, envelope) of each movie's details and further review pages, as ingest's hydrate writes them (a movie
+    deleted at TMDB, as a changed one may be, is its 404 answer: a tombstone)."""
     written = []
     for movie_id in movie_ids:
-        details = _simulator.route(f"/3/movie/{movie_id}", {"append_to_response": APPENDS}, _now)
-        written.append(("movie_details", _envelope("/movie/{movie_id}", {"movie_id": movie_id, "append_to_response": APPENDS}, details)))
+        params = {"movie_id": movie_id, "append_to_response": APPENDS}
+        try:
+            details = _simulator.route(f"/3/movie/{movie_id}", {"append_to_response": APPENDS}, _now)
+        except ApiError as error:
+            if error.status != 404:
+                raise
+            body = {"success": False, "status_code": error.code, "status_message": error.message}
+            written.append(("movie_details", _envelope("/movie/{movie_id}", params, body, 404)))
+            continue
+        written.append(("movie_details", _envelope("/movie/{movie_id}", params, details)))
         pages = min(MAX_PAGE, int((details.get("reviews") or {}).get("total_pages") or 1))
         for page in range(2, pages + 1):
             extra = _simulator.route(f"/3/movie/{movie_id}/reviews", {"page": str(page)}, _now)

@@ -74,6 +74,14 @@ TARGETS: dict[str, tuple[str | None, float | None, str]] = {
         )
         for label, size in BATCH_SIZES.items()
     },
+    **{
+        f"batch_incremental_{label}_differing_rows": (
+            "==",
+            0,
+            "rows by which that interval's silver and gold differ from a full rebuild of them",
+        )
+        for label in BATCH_SIZES
+    },
     "gx_overhead_ratio": ("<=", 0.5, "Great Expectations checkpoints (bronze, silver, gold) / the full transform"),
     "gx_import_s": (None, None, "Great Expectations' one-off import, seconds (not in the ratio)"),
     "stream_events_per_s": (">=", 5000, "events/s sustained producer -> Kafka -> Spark -> Cassandra"),

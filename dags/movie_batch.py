@@ -17,7 +17,9 @@ Every 4 hours (UTC), for the run's data interval `[data_interval_start, data_int
 4. **validate_silver**: the silver checkpoint.
 5. **silver_to_gold** (Spark): the gold views `movie_summary`, `genre_monthly`, `trending`,
    `sentiment_daily`, `sentiment_hourly`, `year_stats` (columns documented in
-   `spark_jobs/transforms/gold.py`).
+   `spark_jobs/transforms/gold.py`). After a merge only what it changed is recomputed (the
+   hydrated movies' summaries, the months of reviews it rewrote); after a rebuild, all of gold
+   (see `spark_jobs/gold_plan.py`).
 6. **validate_gold**: the gold checkpoint; on success it updates the gold **Assets** with
    event metadata (rows, silver rejects, data-quality pass rate, report link).
 

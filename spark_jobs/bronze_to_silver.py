@@ -4,23 +4,26 @@
 
 Each run either merges the new bronze intervals into silver (the scheduled case) or rebuilds
 silver from all of bronze (first run, re-runs and backfills of older intervals); see
-``spark_jobs/silver_plan.py``. Tables are staged, then swapped in by rename, so a failed run never
-leaves a half-written table; the state file is removed during the swap, so a run that dies there
-is followed by a rebuild.
+``spark_jobs/silver_plan.py``. A merge rewrites ``movies`` (one row per movie), appends to
+``movie_snapshots`` and ``rejects``, and rewrites only the months of ``reviews`` that its new and
+edited reviews fall in; VADER scores only those. Writes are staged, then moved in by rename, so a
+failed run never leaves a half-written table; the state file is removed while they move, so a run
+that dies there is followed by a rebuild.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from movie_pipeline.lake import SILVER_TABLES, Lake
+from movie_pipeline.lake import PARTITION_COLUMN, SILVER_TABLES, Lake
 from spark_jobs import schemas
 from spark_jobs.entrypoint import spark_main
-from spark_jobs.lake_io import bronze_lines, bronze_partitions, read_state, read_table, replace_tables, write_state
+from spark_jobs.lake_io import TableWrite, bronze_lines, bronze_partitions, month_of, read_state, read_table, write_state, write_tables
 from spark_jobs.silver_plan import BronzePartition, built_partitions, plan_silver, rebuild
 from spark_jobs.transforms import silver
 
@@ -50,39 +53,66 @@ def _ingest_rejects(spark: SparkSession, lake: Lake, partitions: list[BronzePart
     )
 
 
-def build_silver(spark: SparkSession, lake: Lake, partitions: list[BronzePartition], run_id: str) -> dict[str, DataFrame]:
+def _by_month_created(reviews: DataFrame) -> DataFrame:
+    return reviews.withColumn(PARTITION_COLUMN, month_of("created_at"))
+
+
+def build_silver(spark: SparkSession, lake: Lake, partitions: list[BronzePartition], run_id: str) -> dict[str, TableWrite]:
     """The silver tables computed from the given bronze partitions (all of bronze; nothing written)."""
     details, detail_rejects = _details(spark, lake, partitions)
     genres = silver.genre_names(_parsed(spark, lake, "genres", partitions))
     reviews, review_rejects = silver.reviews(details, _parsed(spark, lake, "movie_reviews", partitions))
     rejects = detail_rejects.unionByName(review_rejects).unionByName(_ingest_rejects(spark, lake, partitions))
-    return {
+    tables = {
         "movies": silver.movies_current(details, genres),
         "movie_snapshots": silver.movie_snapshots(details),
-        "reviews": silver.scored(reviews),
+        "reviews": _by_month_created(silver.scored(reviews)),
         "genres": genres,
         "rejects": rejects.withColumn("run_id", F.lit(run_id)),
     }
+    return {name: TableWrite(frame) for name, frame in tables.items()}
 
 
-def merge_into_silver(spark: SparkSession, lake: Lake, new: list[BronzePartition], run_id: str) -> dict[str, DataFrame] | None:
-    """Silver plus newer bronze intervals; None when they change the genre list (a rebuild is needed)."""
-    existing = {name: read_table(spark, lake, "silver", name) for name in SILVER_TABLES}
+def merge_into_silver(
+    spark: SparkSession, lake: Lake, new: list[BronzePartition], run_id: str
+) -> tuple[dict[str, TableWrite], dict] | None:
+    """Silver plus newer bronze intervals, as the writes that change it and what they change (for gold): the
+    movies they name are replaced, their snapshots and rejects appended, and only the months of reviews their new
+    and edited reviews fall in rewritten. None when they change the genre list (a rebuild is needed)."""
+    genres = read_table(spark, lake, "silver", "genres")
     new_genres = silver.genre_names(_parsed(spark, lake, "genres", new))
     names = {(r.genre_id, r.genre_name) for r in new_genres.collect()}
-    if names and names != {(r.genre_id, r.genre_name) for r in existing["genres"].collect()}:
+    if names and names != {(r.genre_id, r.genre_name) for r in genres.collect()}:
         return None
     details, detail_rejects = _details(spark, lake, new)
-    known = existing["movie_snapshots"].select("movie_id").unionByName(silver.known_movies(details)).distinct()
-    reviews, review_rejects = silver.reviews(details, _parsed(spark, lake, "movie_reviews", new), known)
+    pages = _parsed(spark, lake, "movie_reviews", new)
+    # the movies a review may belong to: known from earlier intervals (their snapshots) or valid in these; only
+    # the interval's own review movies are looked up, so the history is scanned, not joined
+    earlier = read_table(spark, lake, "silver", "movie_snapshots").select("movie_id")
+    earlier = earlier.join(F.broadcast(silver.review_movies(details, pages)), "movie_id", "left_semi")
+    known = earlier.unionByName(silver.known_movies(details)).distinct()
+    incoming, review_rejects = silver.reviews(details, pages, known)
+    incoming = _by_month_created(incoming).cache()
+    reviews = read_table(spark, lake, "silver", "reviews")
+    # silver's rows of the incoming review ids, in one scan of the review keys: the versions already held, and
+    # those the new and edited ones replace (their months lose a review, and their hours, for gold)
+    held = reviews.select("review_id", "updated_at", PARTITION_COLUMN).join(
+        F.broadcast(incoming.select("review_id")), "review_id", "left_semi"
+    )
+    held = held.cache()
+    unseen = silver.unseen_reviews(incoming, held).cache()
+    replaced = held.join(F.broadcast(unseen.select("review_id")), "review_id", "left_semi")
+    changed = [(r[0], r[1]) for r in unseen.select(PARTITION_COLUMN, "updated_at").unionByName(replaced.drop("review_id"))
+               .select(PARTITION_COLUMN, month_of("updated_at")).distinct().collect()]  # fmt: skip
+    months, hour_months = sorted({m for m, _ in changed}), sorted({h for _, h in changed})
     rejects = detail_rejects.unionByName(review_rejects).unionByName(_ingest_rejects(spark, lake, new))
-    return {
-        "movies": silver.merge_movies(existing["movies"], details, existing["genres"]),
-        "movie_snapshots": silver.merge_snapshots(existing["movie_snapshots"], silver.movie_snapshots(details)),
-        "reviews": silver.merge_reviews(existing["reviews"], reviews),
-        "genres": existing["genres"],
-        "rejects": existing["rejects"].unionByName(rejects.withColumn("run_id", F.lit(run_id))),
+    writes = {
+        "movies": TableWrite(silver.merge_movies(read_table(spark, lake, "silver", "movies"), details, genres)),
+        "movie_snapshots": TableWrite(silver.movie_snapshots(details), "append"),
+        "reviews": TableWrite(silver.merge_reviews(reviews.where(F.col(PARTITION_COLUMN).isin(months)), unseen), "months", tuple(months)),
+        "rejects": TableWrite(rejects.withColumn("run_id", F.lit(run_id)), "append"),
     }
+    return writes, {"review_months": months, "hour_months": hour_months}
 
 
 def run(spark: SparkSession, lake_uri: str, run_id: str, full: bool = False) -> dict[str, int]:
@@ -93,22 +123,28 @@ def run(spark: SparkSession, lake_uri: str, run_id: str, full: bool = False) -> 
 
 
 def _update_silver(spark: SparkSession, lake: Lake, run_id: str, full: bool) -> dict[str, int]:
+    started = time.monotonic()
     state = read_state(spark, lake, "silver")
     bronze = bronze_partitions(spark, lake, built_partitions(state))
     plan = plan_silver(bronze, state, full)
-    tables = None
+    merged = None
     if plan.mode == "incremental":
-        tables = merge_into_silver(spark, lake, plan.partitions, run_id)
-        if tables is None:
+        merged = merge_into_silver(spark, lake, plan.partitions, run_id)
+        if merged is None:
             plan = rebuild(bronze, "the new intervals change the genre list")
     print(f"silver update: {plan.mode} ({plan.reason})", flush=True)
     if plan.mode == "unchanged":
         return {name: read_table(spark, lake, "silver", name).count() for name in SILVER_TABLES}
-    if tables is None:
-        tables = build_silver(spark, lake, plan.partitions, run_id)
+    writes, change = merged if merged is not None else (build_silver(spark, lake, plan.partitions, run_id), None)
+    if change:
+        print(
+            f"silver update: planned in {time.monotonic() - started:.1f} s: reviews of {', '.join(change['review_months']) or 'no month'}",
+            flush=True,
+        )
     write_state(spark, lake, "silver", None)
-    counts = replace_tables(spark, lake, "silver", {name: tables[name] for name in SILVER_TABLES}, run_id)
-    write_state(spark, lake, "silver", {**plan.state(bronze), "mode": plan.mode, "run_id": run_id})
+    counts = write_tables(spark, lake, "silver", writes, run_id)
+    write_state(spark, lake, "silver", plan.state(bronze, run_id, state, change))
+    print(f"silver update: done in {time.monotonic() - started:.1f} s", flush=True)
     return counts
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import dataclass
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from movie_pipeline.lake import MANIFEST_FILE, PART_GLOB, STATE_FILE, Lake
+from movie_pipeline.lake import MANIFEST_FILE, PART_GLOB, PARTITION_COLUMN, PARTITIONED, STATE_FILE, Lake
 from spark_jobs.silver_plan import BronzePartition
 
 _PARTITION = r"(interval_start=[^/]+)"
@@ -90,15 +92,42 @@ def write_state(spark: SparkSession, lake: Lake, layer: str, state: dict | None)
         stream.close()
 
 
-def swap_in(spark: SparkSession, staged_uri: str, final_uri: str) -> None:
-    """Replace ``final_uri`` by ``staged_uri`` with renames (the old copy is deleted after)."""
+def month_of(column: str) -> Column:
+    """The partition value (``YYYY-MM``) of a timestamp or date column."""
+    return F.date_format(column, "yyyy-MM")
+
+
+@dataclass(frozen=True)
+class TableWrite:
+    """What a run does to one table: ``replace`` it whole, ``append`` rows to it, or replace the listed
+    ``months`` of a partitioned table (a month ``frame`` has no rows for is emptied)."""
+
+    frame: DataFrame
+    how: str = "replace"
+    months: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.how not in ("replace", "append", "months"):
+            raise ValueError(f"a table write is 'replace', 'append' or 'months', not {self.how!r}")
+
+
+def _delete(spark: SparkSession, uri: str) -> None:
+    fs, path = _filesystem(spark, uri)
+    if fs.exists(path):
+        fs.delete(path, True)
+
+
+def swap_in(spark: SparkSession, staged_uri: str, final_uri: str, aside_uri: str | None = None) -> None:
+    """Replace ``final_uri`` by ``staged_uri`` with renames; the old copy is moved to ``aside_uri`` (default: beside
+    it, ``.replaced``) and deleted after."""
     fs, final = _filesystem(spark, final_uri)
     _, staged = _filesystem(spark, staged_uri)
     jvm = spark.sparkContext._jvm
-    old = jvm.org.apache.hadoop.fs.Path(final_uri.rstrip("/") + ".replaced")
+    old = jvm.org.apache.hadoop.fs.Path(aside_uri or final_uri.rstrip("/") + ".replaced")
     if fs.exists(old):
         fs.delete(old, True)
     if fs.exists(final):
+        fs.mkdirs(old.getParent())
         fs.rename(final, old)
     fs.mkdirs(final.getParent())
     if not fs.rename(staged, final):
@@ -110,19 +139,65 @@ def swap_in(spark: SparkSession, staged_uri: str, final_uri: str) -> None:
         fs.delete(staging_run, True)
 
 
-def replace_tables(spark: SparkSession, lake: Lake, layer: str, tables: dict[str, DataFrame], run_id: str) -> dict[str, int]:
-    """Write each table to ``<lake>/<layer>/<name>`` (Parquet); return row counts.
+def _append_files(spark: SparkSession, staged_uri: str, final_uri: str) -> None:
+    """Move the Parquet files of a staged write into the table at ``final_uri``."""
+    fs, staged = _filesystem(spark, staged_uri)
+    _, final = _filesystem(spark, final_uri)
+    fs.mkdirs(final)
+    jvm = spark.sparkContext._jvm
+    for status in fs.listStatus(staged):
+        name = status.getPath().getName()
+        if name.startswith("part-") and not fs.rename(status.getPath(), jvm.org.apache.hadoop.fs.Path(final, name)):
+            raise RuntimeError(f"could not move {status.getPath()} into {final_uri}")
+    fs.delete(staged, True)
 
-    Every table is staged before any is swapped in, so the new tables may be computed from the
-    old ones, and a failure while computing leaves the layer as it was.
+
+def _replace_months(spark: SparkSession, staged_uri: str, final_uri: str, months: tuple[str, ...], aside_uri: str) -> None:
+    """Swap the staged month directories into the table; a month with no staged rows is removed from it."""
+    fs, _ = _filesystem(spark, staged_uri)
+    for month in months:
+        directory = f"{PARTITION_COLUMN}={month}"
+        staged, final = f"{staged_uri}/{directory}", f"{final_uri}/{directory}"
+        if fs.exists(_filesystem(spark, staged)[1]):
+            swap_in(spark, staged, final, f"{aside_uri}/{directory}")
+        else:
+            _delete(spark, final)
+    _delete(spark, staged_uri)
+    _delete(spark, aside_uri)
+
+
+def write_tables(spark: SparkSession, lake: Lake, layer: str, writes: dict[str, TableWrite], run_id: str) -> dict[str, int]:
+    """Apply each table's write to ``<lake>/<layer>/<name>`` (Parquet); return the tables' row counts.
+
+    Every write is staged before any table changes, so new rows may be computed from the old ones, and a
+    failure while computing leaves the layer as it was. The tables of ``PARTITIONED`` are written one
+    directory (and file) per month.
     """
     staged = {}
-    for name, frame in tables.items():
+    for name, write in writes.items():
+        started = time.monotonic()
         staged[name] = lake.staging_uri(f"{layer}-{run_id}", name)
-        frame.write.mode("overwrite").parquet(staged[name])
-    counts = {}
+        frame = write.frame
+        if name in PARTITIONED.get(layer, ()):
+            frame.repartition(PARTITION_COLUMN).write.mode("overwrite").partitionBy(PARTITION_COLUMN).parquet(staged[name])
+        else:
+            frame.write.mode("overwrite").parquet(staged[name])
+        print(f"{layer}.{name}: {write.how} {', '.join(write.months)} staged in {time.monotonic() - started:.1f} s", flush=True)
+    counts, moving = {}, time.monotonic()
     for name, uri in staged.items():
-        final = lake.spark_uri(layer, name)
-        swap_in(spark, uri, final)
+        final, write = lake.spark_uri(layer, name), writes[name]
+        if write.how == "append":
+            _append_files(spark, uri, final)
+        elif write.how == "months":
+            _replace_months(spark, uri, final, write.months, lake.staging_uri(f"{layer}-{run_id}", f"{name}.replaced"))
+        else:
+            swap_in(spark, uri, final)
         counts[name] = spark.read.parquet(final).count()
+    print(f"{layer}: {len(staged)} tables moved in and counted in {time.monotonic() - moving:.1f} s", flush=True)
+    _delete(spark, lake.staging_uri(f"{layer}-{run_id}"))
     return counts
+
+
+def replace_tables(spark: SparkSession, lake: Lake, layer: str, tables: dict[str, DataFrame], run_id: str) -> dict[str, int]:
+    """Replace each table whole (``write_tables`` with every write a ``replace``)."""
+    return write_tables(spark, lake, layer, {name: TableWrite(frame) for name, frame in tables.items()}, run_id)

@@ -14,8 +14,12 @@ Layout::
     <lake>/bronze/movie_ids_export/interval_start=.../movie_ids_MM_DD_YYYY.json.gz   (TMDB's daily ID export, as downloaded)
     <lake>/bronze/_rejects/interval_start=.../part-NNNNN.jsonl
     <lake>/silver/<table>/                (Parquet, from bronze: movies, movie_snapshots, reviews, genres, rejects)
-    <lake>/silver/_state.json             (the bronze partitions silver was built from)
+    <lake>/silver/reviews/month=YYYY-MM/  (reviews by the month they were created in)
+    <lake>/silver/_state.json             (the bronze partitions silver was built from, and what its merges changed)
     <lake>/gold/<view>/                   (Parquet, from silver: movie_summary, genre_monthly, trending, ...)
+    <lake>/gold/sentiment_daily/month=YYYY-MM/    (by the month of review_date)
+    <lake>/gold/sentiment_hourly/month=YYYY-MM/   (by the month of hour)
+    <lake>/gold/_state.json               (the silver run gold was last brought up to date with)
     <lake>/_staging/<run id>/...        (in-progress writes, renamed into place when complete; an ingestion's
                                          chunks and _progress.json stay there until its interval is committed)
     <lake>/_trash/<run id>/...          (replaced partitions, deleted after the swap)
@@ -35,6 +39,10 @@ from movie_pipeline.intervals import Interval
 
 SILVER_TABLES = ("movies", "movie_snapshots", "reviews", "genres", "rejects")
 GOLD_VIEWS = ("movie_summary", "genre_monthly", "trending", "sentiment_daily", "sentiment_hourly", "year_stats")
+# Tables kept in one directory per month (PARTITION_COLUMN=YYYY-MM), so that an interval's run rewrites only the months
+# its reviews touch; readers see the partition as a string column of that name.
+PARTITION_COLUMN = "month"
+PARTITIONED = {"silver": ("reviews",), "gold": ("sentiment_daily", "sentiment_hourly")}
 # Bronze entities, one per kind of TMDB response the ingestion records.
 ID_EXPORT = "movie_ids_export"  # TMDB's daily ID export a full load listed the catalogue from, kept as downloaded
 BRONZE_ENTITIES = ("genres", ID_EXPORT, "discover", "changes", "trending", "movie_details", "movie_reviews")

@@ -6,7 +6,7 @@ movie_summary    movie_id, title, release_date, genres, original_language, statu
                  budget_usd, revenue_usd (null = unknown), popularity, vote_average, vote_count (the
                  latest snapshot), as_of (the end of the data interval it was observed in), review_count, positive_reviews,
                  neutral_reviews, negative_reviews, mean_sentiment (mean VADER compound, null without
-                 reviews), popularity_velocity_7d / _30d / _90d (popularity change per day since the
+                 reviews), sentiment_sum (their sum, 0 without), popularity_velocity_7d / _30d / _90d (popularity change per day since the
                  latest snapshot observed at least N days earlier; null when there is none)
 genre_monthly    genre, release_month (first day of the month), movies, vote_weighted_rating
                  (sum(vote_average * vote_count) / sum(vote_count)), votes, mean_popularity,
@@ -34,6 +34,7 @@ VELOCITY_WINDOWS = (7, 30, 90)
 def _sentiment_counts() -> list[Column]:
     return [
         F.count("review_id").alias("review_count"),
+        F.sum("sentiment_compound").alias("sentiment_sum"),
         F.sum(F.when(F.col("sentiment_label") == "positive", 1).otherwise(0)).alias("positive_reviews"),
         F.sum(F.when(F.col("sentiment_label") == "neutral", 1).otherwise(0)).alias("neutral_reviews"),
         F.sum(F.when(F.col("sentiment_label") == "negative", 1).otherwise(0)).alias("negative_reviews"),
@@ -77,6 +78,7 @@ def movie_summary(movies: DataFrame, snapshots: DataFrame, reviews: DataFrame) -
             "popularity", "vote_average", "vote_count", "as_of",
             *[F.coalesce(F.col(c), F.lit(0)).cast("long").alias(c) for c in counts],
             "mean_sentiment",
+            F.coalesce(F.col("sentiment_sum"), F.lit(0.0)).alias("sentiment_sum"),
             *[f"popularity_velocity_{d}d" for d in VELOCITY_WINDOWS],
         )
     )  # fmt: skip
@@ -88,37 +90,22 @@ def _vote_weighted_rating() -> Column:
     return F.when(votes > 0, weighted / votes).alias("vote_weighted_rating")
 
 
-def genre_monthly(movies: DataFrame, reviews: DataFrame) -> DataFrame:
-    by_genre = movies.where(F.col("release_date").isNotNull()).select(
-        "movie_id", F.explode("genres").alias("genre"), F.trunc("release_date", "month").alias("release_month"),
-        "vote_average", "vote_count", "popularity", "revenue_usd", "budget_usd",
+def genre_monthly(summary: DataFrame) -> DataFrame:
+    """From ``movie_summary`` (one row per movie, with its review count and sentiment sum), so it never reads reviews."""
+    by_genre = summary.where(F.col("release_date").isNotNull()).select(
+        "movie_id", F.explode(F.array_distinct("genres")).alias("genre"), F.trunc("release_date", "month").alias("release_month"),
+        "vote_average", "vote_count", "popularity", "revenue_usd", "budget_usd", "review_count", "sentiment_sum",
     )  # fmt: skip
-    metrics = by_genre.groupBy("genre", "release_month").agg(
-        F.countDistinct("movie_id").alias("movies"),
+    reviews = F.sum("review_count")
+    return by_genre.groupBy("genre", "release_month").agg(
+        F.count("movie_id").alias("movies"),  # one row per movie and genre (array_distinct)
         _vote_weighted_rating(),
         F.sum("vote_count").alias("votes"),
         F.avg("popularity").alias("mean_popularity"),
+        F.when(reviews > 0, F.sum("sentiment_sum") / reviews).alias("mean_sentiment"),
         F.sum("revenue_usd").alias("revenue_usd"),
         F.sum("budget_usd").alias("budget_usd"),
     )
-    sentiment = (
-        by_genre.select("movie_id", "genre", "release_month")
-        .join(reviews.select("movie_id", "sentiment_compound"), "movie_id")
-        .groupBy("genre", "release_month")
-        .agg(F.avg("sentiment_compound").alias("mean_sentiment"))
-    )
-    columns = [
-        "genre",
-        "release_month",
-        "movies",
-        "vote_weighted_rating",
-        "votes",
-        "mean_popularity",
-        "mean_sentiment",
-        "revenue_usd",
-        "budget_usd",
-    ]
-    return metrics.join(sentiment, ["genre", "release_month"], "left").select(*columns)
 
 
 def trending(summary: DataFrame) -> DataFrame:
@@ -161,6 +148,7 @@ def sentiment_hourly(reviews: DataFrame) -> DataFrame:
 
 
 def year_stats(movies: DataFrame) -> DataFrame:
+    """From ``movies`` or ``movie_summary`` (both one row per movie with its release date and metrics)."""
     yearly = (
         movies.where(F.col("release_date").isNotNull())
         .groupBy(F.year("release_date").alias("release_year"))

@@ -186,7 +186,7 @@ def merge_movies(existing: DataFrame, new_details: DataFrame, genres: DataFrame)
     """``movies`` after an interval newer than every one in ``existing``: its latest records replace
     (or, as tombstones, remove) the movies they name; the others stay as they are."""
     latest = latest_details(new_details)
-    kept = existing.join(latest.select("movie_id"), "movie_id", "left_anti")
+    kept = existing.join(F.broadcast(latest.select("movie_id")), "movie_id", "left_anti")  # one interval's: small
     return kept.unionByName(movies_current(latest, genres))
 
 
@@ -216,6 +216,12 @@ def merge_snapshots(existing: DataFrame, new: DataFrame) -> DataFrame:
 def known_movies(details: DataFrame) -> DataFrame:
     """movie_id of every movie with at least one valid (non-tombstone) details record."""
     return details.where(~F.col("is_tombstone")).select("movie_id").distinct()
+
+
+def review_movies(details: DataFrame, review_pages: DataFrame) -> DataFrame:
+    """movie_id of every movie some review of these details and review pages belongs to."""
+    pages = review_pages.select(F.get_json_object("params", "$.movie_id").cast("long").alias("movie_id"))
+    return known_movies(details).unionByName(pages).distinct()
 
 
 def reviews(details: DataFrame, review_pages: DataFrame, known: DataFrame | None = None) -> tuple[DataFrame, DataFrame]:
@@ -285,8 +291,15 @@ def latest_reviews(reviews: DataFrame) -> DataFrame:
     return reviews.withColumn("rank", F.row_number().over(latest)).where("rank = 1").drop("rank")
 
 
-def merge_reviews(existing: DataFrame, new: DataFrame) -> DataFrame:
-    """``reviews`` (scored) after a newer interval's ``reviews`` (unscored): a version silver already holds (same id
-    and ``updated_at``) keeps its row and score, so VADER runs only on new and edited reviews."""
-    unseen = new.join(existing.select("review_id", "updated_at"), ["review_id", "updated_at"], "left_anti")
+def unseen_reviews(new: DataFrame, existing: DataFrame) -> DataFrame:
+    """The reviews of ``new`` (one interval's, unscored) whose version (id and ``updated_at``) ``existing`` does not
+    hold: new reviews and edits. ``existing`` is only scanned for those keys (``new`` is broadcast)."""
+    keys = ["review_id", "updated_at"]
+    held = existing.select(*keys).join(F.broadcast(new.select(*keys)), keys, "left_semi")
+    return new.join(held, keys, "left_anti")
+
+
+def merge_reviews(existing: DataFrame, unseen: DataFrame) -> DataFrame:
+    """``reviews`` (scored) after a newer interval's ``unseen_reviews``: those are scored (VADER runs only on new
+    and edited reviews) and an edit replaces the version it follows."""
     return latest_reviews(existing.unionByName(scored(unseen)))

@@ -46,3 +46,14 @@ def test_the_fill_writes_the_records_of_a_full_load(start_simulator, tmp_path, m
     assert counts["movie_reviews"] > 0, "the catalogue has movies with a second review page"
     for entity in ("genres", "trending", "movie_details", "movie_reviews"):
         assert records(filled, entity) == records(ingested, entity), entity
+
+
+def test_a_movie_deleted_at_tmdb_is_filled_as_its_404_tombstone(monkeypatch):
+    """A changed movie may have been deleted: ingestion records TMDB's 404 as a tombstone, and so does the fill."""
+    bronze_fill = load_bronze_fill(monkeypatch)
+    catalogue, now = Catalogue(MOVIES), (INTERVAL.end + timedelta(minutes=10)).timestamp()
+    deleted = next(catalogue.movie_id(i) for i in range(MOVIES) if catalogue.is_deleted(i, now))
+    bronze_fill._start_worker(MOVIES, now)
+    [(entity, envelope)] = bronze_fill._hydrate([deleted])
+    assert entity == "movie_details" and envelope["status"] == 404
+    assert envelope["params"]["movie_id"] == deleted and envelope["payload"]["status_code"] == 34

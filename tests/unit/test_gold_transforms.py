@@ -107,6 +107,7 @@ def test_movie_summary(spark, silver):
                 0,
                 1,
                 0.1,
+                0.2,
                 1.0,
                 0.3,
                 None,
@@ -130,6 +131,7 @@ def test_movie_summary(spark, silver):
                 0,
                 0,
                 None,
+                0.0,
                 None,
                 None,
                 None,
@@ -137,7 +139,8 @@ def test_movie_summary(spark, silver):
         ],
         "movie_id long, title string, release_date date, genres array<string>, original_language string, status string, runtime_min long, "
         "budget_usd long, revenue_usd long, popularity double, vote_average double, vote_count long, as_of timestamp, review_count long, "
-        "positive_reviews long, neutral_reviews long, negative_reviews long, mean_sentiment double, popularity_velocity_7d double, "
+        "positive_reviews long, neutral_reviews long, negative_reviews long, mean_sentiment double, sentiment_sum double, "
+        "popularity_velocity_7d double, "
         "popularity_velocity_30d double, popularity_velocity_90d double",
     )
     assertDataFrameEqual(gold.movie_summary(movies, snapshots, reviews), expected, checkRowOrder=False, ignoreNullable=True)
@@ -146,8 +149,9 @@ def test_movie_summary(spark, silver):
 def test_genre_monthly_trending_sentiment_and_year_stats(spark, silver):
     movies, snapshots, reviews = silver
     may = date(2001, 5, 1)
+    summary = gold.movie_summary(movies, snapshots, reviews)
     assertDataFrameEqual(
-        gold.genre_monthly(movies, reviews),
+        gold.genre_monthly(summary),
         spark.createDataFrame(
             [("Drama", may, 2, 6.5, 400, 15.0, 0.1, 500, 100), ("Comedy", may, 1, 8.0, 100, 20.0, 0.1, 500, 100)],
             "genre string, release_month date, movies long, vote_weighted_rating double, votes long, mean_popularity double, "
@@ -156,7 +160,6 @@ def test_genre_monthly_trending_sentiment_and_year_stats(spark, silver):
         checkRowOrder=False,
         ignoreNullable=True,
     )
-    summary = gold.movie_summary(movies, snapshots, reviews)
     assertDataFrameEqual(
         gold.trending(summary),
         spark.createDataFrame(

@@ -43,3 +43,27 @@ def test_a_backfilled_older_interval_forces_a_rebuild():
 def test_a_removed_interval_forces_a_rebuild_and_full_is_honoured():
     assert plan_silver(BUILT[1:], STATE).mode == "full"
     assert plan_silver(BUILT, STATE, full=True).mode == "full"
+
+
+def test_a_merge_keeps_the_build_and_logs_what_it_changed_for_gold():
+    newer = [partition(8)]
+    full = STATE
+    merged = plan_silver(BUILT + newer, full).state(
+        BUILT + newer, "run-8", full, {"review_months": ["2026-11"], "hour_months": ["2026-11"]}
+    )
+    assert merged["build"] == full["build"] and merged["version"] != full["version"] and merged["mode"] == "incremental"
+    [change] = merged["changes"]
+    assert change == {
+        "version": merged["version"],
+        "observed": ["2026-11-20T12:00:00+00:00"],
+        "review_months": ["2026-11"],
+        "hour_months": ["2026-11"],
+    }
+    rebuilt = plan_silver(BUILT + newer, merged, full=True).state(BUILT + newer, "run-8", merged)
+    assert rebuilt["build"] == rebuilt["version"] != merged["build"] and rebuilt["changes"] == []
+
+
+def test_a_state_without_a_change_log_is_rebuilt():
+    old = {"bronze": STATE["bronze"], "mode": "full", "run_id": "old"}
+    plan = plan_silver([*BUILT, partition(8)], old)
+    assert plan.mode == "full" and "earlier version" in plan.reason

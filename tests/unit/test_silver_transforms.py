@@ -244,10 +244,11 @@ def test_merged_reviews_keep_what_silver_has_and_score_only_new_and_edited_ones(
     stored = silver.scored(unscored(first)).withColumn(
         "sentiment_compound", F.when(F.col("review_id") == "r1", F.lit(0.5)).otherwise(F.col("sentiment_compound"))
     )  # a stored score VADER would not give: kept only if r1 is not scored again
-    merged = {r.review_id: r for r in silver.merge_reviews(stored, unscored(second)).collect()}
+    merged = {r.review_id: r for r in silver.merge_reviews(stored, silver.unseen_reviews(unscored(second), stored)).collect()}
     assert sorted(merged) == ["r1", "r2", "r3"]
     assert merged["r1"].sentiment_compound == 0.5 and merged["r1"].observed_at == OBSERVED
     assert merged["r2"].content == "A wonderful surprise." and merged["r2"].sentiment_label == "positive"
     assert merged["r3"].sentiment_label == "negative" and merged["r3"].observed_at == OBSERVED + timedelta(hours=4)
     rebuilt = silver.scored(unscored(first.unionByName(second)))
-    assertDataFrameEqual(silver.merge_reviews(silver.scored(unscored(first)), unscored(second)), rebuilt, checkRowOrder=False)
+    held = silver.scored(unscored(first))
+    assertDataFrameEqual(silver.merge_reviews(held, silver.unseen_reviews(unscored(second), held)), rebuilt, checkRowOrder=False)
