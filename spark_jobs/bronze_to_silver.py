@@ -23,7 +23,17 @@ from pyspark.sql.types import StructType
 from movie_pipeline.lake import PARTITION_COLUMN, SILVER_TABLES, Lake
 from spark_jobs import schemas
 from spark_jobs.entrypoint import spark_main
-from spark_jobs.lake_io import TableWrite, bronze_lines, bronze_partitions, month_of, read_state, read_table, write_state, write_tables
+from spark_jobs.lake_io import (
+    TableWrite,
+    bronze_lines,
+    bronze_partitions,
+    materialized,
+    month_of,
+    read_state,
+    read_table,
+    write_state,
+    write_tables,
+)
 from spark_jobs.silver_plan import BronzePartition, built_partitions, plan_silver, rebuild
 from spark_jobs.transforms import silver
 
@@ -38,9 +48,11 @@ def _parsed(spark: SparkSession, lake: Lake, entity: str, partitions: list[Bronz
     return silver.parse_envelopes(bronze_lines(spark, lake, entity, partitions), PAYLOADS[entity])
 
 
-def _details(spark: SparkSession, lake: Lake, partitions: list[BronzePartition]) -> tuple[DataFrame, DataFrame]:
-    """(details, rejects) of the partitions' ``/movie`` answers, parsed once: cached for the tables that read them."""
-    checked = silver.check_details(_parsed(spark, lake, "movie_details", partitions)).cache()
+def _details(spark: SparkSession, lake: Lake, partitions: list[BronzePartition], now: bool = False) -> tuple[DataFrame, DataFrame]:
+    """(details, rejects) of the partitions' ``/movie`` answers, parsed once: cached for the tables that read them
+    (and computed ``now``, for a merge's one interval)."""
+    checked = silver.check_details(_parsed(spark, lake, "movie_details", partitions))
+    checked = materialized(checked) if now else checked.cache()
     return silver.usable_details(checked), silver.detail_rejects(checked)
 
 
@@ -84,23 +96,23 @@ def merge_into_silver(
     names = {(r.genre_id, r.genre_name) for r in new_genres.collect()}
     if names and names != {(r.genre_id, r.genre_name) for r in genres.collect()}:
         return None
-    details, detail_rejects = _details(spark, lake, new)
+    details, detail_rejects = _details(spark, lake, new, now=True)
     pages = _parsed(spark, lake, "movie_reviews", new)
     # the movies a review may belong to: known from earlier intervals (their snapshots) or valid in these; only
     # the interval's own review movies are looked up, so the history is scanned, not joined
     earlier = read_table(spark, lake, "silver", "movie_snapshots").select("movie_id")
     earlier = earlier.join(F.broadcast(silver.review_movies(details, pages)), "movie_id", "left_semi")
     known = earlier.unionByName(silver.known_movies(details)).distinct()
-    incoming, review_rejects = silver.reviews(details, pages, known)
-    incoming = _by_month_created(incoming).cache()
+    versions, review_rejects = silver.review_versions(details, pages, known)
+    versions = materialized(_by_month_created(versions))
     reviews = read_table(spark, lake, "silver", "reviews")
     # silver's rows of the incoming review ids, in one scan of the review keys: the versions already held, and
     # those the new and edited ones replace (their months lose a review, and their hours, for gold)
     held = reviews.select("review_id", "updated_at", PARTITION_COLUMN).join(
-        F.broadcast(incoming.select("review_id")), "review_id", "left_semi"
+        F.broadcast(versions.select("review_id")), "review_id", "left_semi"
     )
-    held = held.cache()
-    unseen = silver.unseen_reviews(incoming, held).cache()
+    held = materialized(held)
+    unseen = materialized(silver.unseen_reviews(versions, held))
     replaced = held.join(F.broadcast(unseen.select("review_id")), "review_id", "left_semi")
     changed = [(r[0], r[1]) for r in unseen.select(PARTITION_COLUMN, "updated_at").unionByName(replaced.drop("review_id"))
                .select(PARTITION_COLUMN, month_of("updated_at")).distinct().collect()]  # fmt: skip
@@ -112,7 +124,9 @@ def merge_into_silver(
         "reviews": TableWrite(silver.merge_reviews(reviews.where(F.col(PARTITION_COLUMN).isin(months)), unseen), "months", tuple(months)),
         "rejects": TableWrite(rejects.withColumn("run_id", F.lit(run_id)), "append"),
     }
-    return writes, {"review_months": months, "hour_months": hour_months}
+    # the movies the interval deleted at TMDB (their latest record a tombstone): gold drops their summaries by id
+    removed = sorted(r.movie_id for r in silver.latest_details(details).where("is_tombstone").select("movie_id").collect())
+    return writes, {"review_months": months, "hour_months": hour_months, "removed_movies": removed}
 
 
 def run(spark: SparkSession, lake_uri: str, run_id: str, full: bool = False) -> dict[str, int]:

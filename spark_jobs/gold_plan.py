@@ -2,12 +2,13 @@
 
 Gold records the silver version it was last brought up to date with (``gold/_state.json``). Silver's state
 lists its ``build`` (last rebuild) and the ``changes`` of each merge since: the interval ends whose movies
-it replaced, and the months of reviews (by creation) and of review hours (by last update) it rewrote.
+it replaced, the months of reviews (by creation) and of review hours (by last update) it rewrote, and the
+movies it removed (deleted at TMDB).
 A run then
 
 - does nothing when silver has not changed since;
 - applies the merges gold has not seen (**incremental**): recomputes ``movie_summary`` for the movies
-  observed in those intervals (a movie silver no longer has is dropped), ``sentiment_daily`` and
+  observed in those intervals (the movies they deleted, which silver lists, are dropped), ``sentiment_daily`` and
   ``sentiment_hourly`` for the months rewritten, and the small global views (``trending``,
   ``genre_monthly``, ``year_stats``) from the new ``movie_summary``;
 - rebuilds gold from all of silver (**full**) otherwise: the first run, after silver was rebuilt, when
@@ -26,6 +27,7 @@ class GoldPlan:
     observed: tuple[str, ...] = ()  # incremental: interval ends whose movies are recomputed
     review_months: tuple[str, ...] = ()  # incremental: months of sentiment_daily to recompute
     hour_months: tuple[str, ...] = ()  # incremental: months of sentiment_hourly to recompute
+    removed_movies: tuple[int, ...] = ()  # incremental: movies deleted at TMDB, whose summaries are dropped
 
     def state(self, silver: dict) -> dict:
         """The state file gold has after this plan ran over ``silver`` (silver's state)."""
@@ -51,6 +53,8 @@ def plan_gold(silver: dict | None, gold: dict | None, full: bool = False) -> Gol
         pending = silver["changes"][versions.index(at) + 1 :]
     else:
         return GoldPlan("full", f"gold (at silver {at}) is behind the changes silver keeps")
+    if any("removed_movies" not in change for change in pending):
+        return GoldPlan("full", "silver's change log was written by an earlier version of its job (no removed movies)")
 
     def union(key: str) -> tuple[str, ...]:
         return tuple(sorted({value for change in pending for value in change.get(key, [])}))
@@ -61,4 +65,5 @@ def plan_gold(silver: dict | None, gold: dict | None, full: bool = False) -> Gol
         union("observed"),
         union("review_months"),
         union("hour_months"),
+        union("removed_movies"),
     )

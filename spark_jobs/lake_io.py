@@ -92,6 +92,14 @@ def write_state(spark: SparkSession, lake: Lake, layer: str, state: dict | None)
         stream.close()
 
 
+def materialized(frame: DataFrame) -> DataFrame:
+    """``frame`` cached and computed now. A frame cached but first computed inside a larger query may be computed
+    more than once there (its references run as separate stages); the merge paths' small frames are made once."""
+    frame = frame.cache()
+    frame.count()
+    return frame
+
+
 def month_of(column: str) -> Column:
     """The partition value (``YYYY-MM``) of a timestamp or date column."""
     return F.date_format(column, "yyyy-MM")

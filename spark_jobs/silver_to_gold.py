@@ -20,7 +20,7 @@ from pyspark.sql import functions as F
 from movie_pipeline.lake import GOLD_VIEWS, PARTITION_COLUMN, Lake
 from spark_jobs.entrypoint import spark_main
 from spark_jobs.gold_plan import GoldPlan, plan_gold
-from spark_jobs.lake_io import TableWrite, month_of, read_state, read_table, write_state, write_tables
+from spark_jobs.lake_io import TableWrite, materialized, month_of, read_state, read_table, write_state, write_tables
 from spark_jobs.transforms import gold
 
 
@@ -62,16 +62,17 @@ def build_gold(spark: SparkSession, lake: Lake) -> dict[str, TableWrite]:
 
 def update_gold(spark: SparkSession, lake: Lake, plan: GoldPlan) -> dict[str, TableWrite]:
     """The writes that bring gold up to date with silver's merges: the summaries of the movies observed in their
-    intervals, recomputed (a movie silver no longer has is dropped); the months of the sentiment views they
+    intervals, recomputed (those of the movies they deleted dropped); the months of the sentiment views they
     rewrote; the global views from the new summary."""
     movies = _silver(spark, lake, "movies")
     observed = F.col("observed_at").isin(*[F.to_timestamp(F.lit(end)) for end in plan.observed]) if plan.observed else F.lit(False)
-    changed = movies.where(observed).cache()
+    changed = materialized(movies.where(observed))
     ids = F.broadcast(changed.select("movie_id"))
     snapshots, reviews = (_silver(spark, lake, name).join(ids, "movie_id", "left_semi") for name in ("movie_snapshots", "reviews"))
-    unchanged = F.broadcast(movies.where(~observed).select("movie_id"))  # a million ids: cheaper to ship than to shuffle
-    kept = read_table(spark, lake, "gold", "movie_summary").join(unchanged, "movie_id", "left_semi")
-    summary = kept.unionByName(gold.movie_summary(changed, snapshots, reviews)).cache()
+    removed = spark.createDataFrame([(movie_id,) for movie_id in plan.removed_movies], "movie_id long")
+    replaced = F.broadcast(changed.select("movie_id").unionByName(removed))  # one interval's: small
+    kept = read_table(spark, lake, "gold", "movie_summary").join(replaced, "movie_id", "left_anti")
+    summary = materialized(kept.unionByName(gold.movie_summary(changed, snapshots, reviews)))
     all_reviews = read_table(spark, lake, "silver", "reviews")
     by_created = all_reviews.where(F.col(PARTITION_COLUMN).isin(*plan.review_months)).drop(PARTITION_COLUMN)
     by_updated = all_reviews.where(_in_months("updated_at", plan.hour_months)).drop(PARTITION_COLUMN)

@@ -10,8 +10,13 @@ from pathlib import Path
 
 from movie_pipeline.errors import ConfigError
 
-# UTC: the lake's timestamps are UTC and PySpark hands them to Python as naive local times
-SESSION_CONF: dict[str, str] = {"spark.sql.session.timeZone": "UTC", "spark.ui.enabled": "false"}
+# UTC: the lake's timestamps are UTC and PySpark hands them to Python as naive local times. Adaptive execution may
+# coalesce the partitions of a cached frame too: a merge's small cached frames are otherwise read as 200 tasks each.
+SESSION_CONF: dict[str, str] = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.ui.enabled": "false",
+    "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning": "true",
+}
 # the streaming job's state store and Cassandra writes: a few partitions, not the default 200; on a standalone
 # cluster one core (an application takes every free core otherwise, and the batch jobs would wait for it forever)
 STREAMING_CONF: dict[str, str] = {**SESSION_CONF, "spark.sql.shuffle.partitions": "4", "spark.cores.max": "1"}

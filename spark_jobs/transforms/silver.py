@@ -225,11 +225,18 @@ def review_movies(details: DataFrame, review_pages: DataFrame) -> DataFrame:
 
 
 def reviews(details: DataFrame, review_pages: DataFrame, known: DataFrame | None = None) -> tuple[DataFrame, DataFrame]:
-    """Reviews from the details' first page and the further pages -> (reviews, rejects).
+    """Reviews from the details' first page and the further pages -> (reviews, rejects): ``review_versions``
+    deduplicated by review id (``latest_reviews``), not yet scored (``scored``)."""
+    versions, rejects = review_versions(details, review_pages, known)
+    return latest_reviews(versions), rejects
 
-    ``known`` (default: the movies of ``details``) are the movies a review may belong to. Deduplicated by review id
-    (``latest_reviews``), not yet scored (``scored``). A rejected review's ``raw`` is the review as parsed (its bronze
-    line, under ``source_partition``, keeps it as TMDB sent it).
+
+def review_versions(details: DataFrame, review_pages: DataFrame, known: DataFrame | None = None) -> tuple[DataFrame, DataFrame]:
+    """Every valid review row of the details' first page and the further pages, as observed (a review seen twice is
+    two rows) -> (versions, rejects).
+
+    ``known`` (default: the movies of ``details``) are the movies a review may belong to. A rejected review's ``raw``
+    is the review as parsed (its bronze line, under ``source_partition``, keeps it as TMDB sent it).
     """
     from_details = details.where(~F.col("is_tombstone")).select(
         "movie_id", "observed_at", "fetched_at", "source_partition", F.explode(F.col("d.reviews.results")).alias("r")
@@ -274,7 +281,7 @@ def reviews(details: DataFrame, review_pages: DataFrame, known: DataFrame | None
     rejects = checked.where(F.col("reason").isNotNull()).select(
         F.lit("reviews").alias("source_entity"), "source_partition", "reason", F.to_json("r").alias("raw")
     )
-    return latest_reviews(valid), rejects
+    return valid, rejects
 
 
 def scored(reviews: DataFrame) -> DataFrame:
@@ -291,15 +298,27 @@ def latest_reviews(reviews: DataFrame) -> DataFrame:
     return reviews.withColumn("rank", F.row_number().over(latest)).where("rank = 1").drop("rank")
 
 
-def unseen_reviews(new: DataFrame, existing: DataFrame) -> DataFrame:
-    """The reviews of ``new`` (one interval's, unscored) whose version (id and ``updated_at``) ``existing`` does not
-    hold: new reviews and edits. ``existing`` is only scanned for those keys (``new`` is broadcast)."""
+def newest_versions(versions: DataFrame) -> DataFrame:
+    """(review_id, updated_at) of each review's newest version among ``versions``: keys only, so that finding what a
+    merge must add shuffles no review text."""
+    return versions.groupBy("review_id").agg(F.max("updated_at").alias("updated_at"))
+
+
+def unseen_reviews(versions: DataFrame, existing: DataFrame) -> DataFrame:
+    """``latest_reviews`` of ``versions`` (one interval's ``review_versions``, unscored) that ``existing`` does not
+    hold at that version (id and ``updated_at``): new reviews and edits. Found on the keys first (``existing`` is only
+    scanned for the interval's, which are broadcast); only the unseen ones are deduplicated with their text."""
     keys = ["review_id", "updated_at"]
-    held = existing.select(*keys).join(F.broadcast(new.select(*keys)), keys, "left_semi")
-    return new.join(held, keys, "left_anti")
+    newest = newest_versions(versions)
+    held = existing.select(*keys).join(F.broadcast(newest), keys, "left_semi")
+    return latest_reviews(versions.join(F.broadcast(newest.join(held, keys, "left_anti")), keys, "left_semi"))
 
 
 def merge_reviews(existing: DataFrame, unseen: DataFrame) -> DataFrame:
-    """``reviews`` (scored) after a newer interval's ``unseen_reviews``: those are scored (VADER runs only on new
-    and edited reviews) and an edit replaces the version it follows."""
-    return latest_reviews(existing.unionByName(scored(unseen)))
+    """``reviews`` (scored, one row per review) after a newer interval's ``unseen_reviews``: those are scored (VADER
+    runs only on new and edited reviews) and an edit replaces the version it follows. The same as
+    ``latest_reviews(existing ∪ scored(unseen))``, but only the unseen reviews' ids are deduplicated: the other
+    rows of ``existing`` are kept as they are, without a shuffle."""
+    ids = F.broadcast(unseen.select("review_id"))  # one interval's: small
+    contested = existing.join(ids, "review_id", "left_semi").unionByName(scored(unseen))
+    return existing.join(ids, "review_id", "left_anti").unionByName(latest_reviews(contested))

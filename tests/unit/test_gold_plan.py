@@ -7,8 +7,8 @@ import pytest
 from spark_jobs.gold_plan import plan_gold
 
 
-def change(version: str, end: str, months: list[str], hours: list[str]) -> dict:
-    return {"version": version, "observed": [end], "review_months": months, "hour_months": hours}
+def change(version: str, end: str, months: list[str], hours: list[str], removed: tuple[int, ...] = ()) -> dict:
+    return {"version": version, "observed": [end], "review_months": months, "hour_months": hours, "removed_movies": list(removed)}
 
 
 BUILD = {"build": "b@1", "version": "b@1", "run_id": "b", "changes": []}
@@ -17,7 +17,7 @@ MERGED = {
     "version": "m2@3",
     "changes": [
         change("m1@2", "2026-11-20T08:00:00+00:00", ["2026-11"], ["2026-11"]),
-        change("m2@3", "2026-11-20T12:00:00+00:00", ["2024-03"], ["2026-11", "2026-10"]),
+        change("m2@3", "2026-11-20T12:00:00+00:00", ["2024-03"], ["2026-11", "2026-10"], removed=(42, 7)),
     ],
 }
 
@@ -34,6 +34,7 @@ def test_gold_applies_every_merge_it_has_not_seen_and_nothing_twice():
     assert both.mode == "incremental"
     assert both.observed == ("2026-11-20T08:00:00+00:00", "2026-11-20T12:00:00+00:00")
     assert both.review_months == ("2024-03", "2026-11") and both.hour_months == ("2026-10", "2026-11")
+    assert both.removed_movies == (7, 42)
     last = plan_gold(MERGED, {"silver_build": "b@1", "silver_version": "m1@2"})
     assert last.observed == ("2026-11-20T12:00:00+00:00",) and last.review_months == ("2024-03",)
     assert plan_gold(MERGED, both.state(MERGED)).mode == "unchanged"
@@ -41,5 +42,7 @@ def test_gold_applies_every_merge_it_has_not_seen_and_nothing_twice():
 
 def test_gold_behind_the_kept_changes_is_rebuilt_and_without_silver_it_fails_loudly():
     assert plan_gold(MERGED, {"silver_build": "b@1", "silver_version": "gone@0"}).mode == "full"
+    older = {**MERGED, "changes": [{k: v for k, v in c.items() if k != "removed_movies"} for c in MERGED["changes"]]}
+    assert "no removed movies" in plan_gold(older, {"silver_build": "b@1", "silver_version": "b@1"}).reason
     with pytest.raises(ValueError, match="run bronze_to_silver first"):
         plan_gold(None, None)

@@ -252,3 +252,21 @@ def test_merged_reviews_keep_what_silver_has_and_score_only_new_and_edited_ones(
     rebuilt = silver.scored(unscored(first.unionByName(second)))
     held = silver.scored(unscored(first))
     assertDataFrameEqual(silver.merge_reviews(held, silver.unseen_reviews(unscored(second), held)), rebuilt, checkRowOrder=False)
+
+
+def test_unseen_reviews_are_found_by_their_newest_version_and_kept_once(spark):
+    """A review seen twice in one interval counts by its newest version: silver holding that one, the older version
+    it lacks is not unseen; a review silver lacks is unseen once, as first fetched."""
+    at = datetime(2026, 11, 20, 8)
+    schema = "review_id string, movie_id long, content string, updated_at timestamp, observed_at timestamp, fetched_at timestamp"
+    versions = spark.createDataFrame(
+        [
+            ("r1", 5, "older", at - timedelta(days=1), at, at),
+            ("r1", 5, "newer", at, at, at),
+            ("r2", 5, "new", at, at, at + timedelta(minutes=1)),
+            ("r2", 5, "new", at, at, at),
+        ],
+        schema,
+    )
+    held = spark.createDataFrame([("r1", at)], "review_id string, updated_at timestamp")
+    assert [(r.review_id, r.fetched_at) for r in silver.unseen_reviews(versions, held).collect()] == [("r2", at)]
