@@ -86,7 +86,7 @@ screenshots: setup ## of a running demo: Airflow grid and asset graph, data qual
 demo-check: setup ## of a running demo: every printed URL and the sample API calls answer, every Grafana query has data, no Airflow page without a login, no secret in any log
 	$(BIN)/python scripts/check_demo.py
 
-bench: setup ## every benchmark (over an hour on 2 cores: the 1M-movie batch alone about 21 min) -> bench/results/latest.json + latest.md
+bench: setup ## every benchmark (well over an hour on 2 cores: the 1M-movie batch alone about 45 min) -> bench/results/latest.json + latest.md
 	@command -v wrk >/dev/null || { [ "$$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; } || { echo "install wrk: sudo apt-get install -y wrk"; exit 1; }
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/batch_bench.py

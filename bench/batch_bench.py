@@ -11,7 +11,7 @@ full transform (gx_overhead_ratio; GX's one-off import is reported apart as gx_i
 
     make bench
     python bench/batch_bench.py --sizes 10000      # one size only
-    python bench/batch_bench.py --sizes 1000000 --bronze-fill   # 1M movies (about 21 min on 2 cores), then a 1% interval
+    python bench/batch_bench.py --sizes 1000000 --bronze-fill   # 1M movies, a 1% interval, a rebuild to compare (about 45 min)
 
 ``--bronze-fill`` writes each size's bronze with bench/bronze_fill.py (the simulator's answers
 without HTTP; the same records) instead of ingesting it; then the largest size's next interval
