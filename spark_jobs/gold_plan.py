@@ -56,7 +56,7 @@ def plan_gold(silver: dict | None, gold: dict | None, full: bool = False) -> Gol
     if any("removed_movies" not in change for change in pending):
         return GoldPlan("full", "silver's change log was written by an earlier version of its job (no removed movies)")
 
-    def union(key: str) -> tuple[str, ...]:
+    def union(key: str) -> tuple:  # of str (months, interval ends) or int (movie ids)
         return tuple(sorted({value for change in pending for value in change.get(key, [])}))
 
     return GoldPlan(
